@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+#include "model/decide.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MIN_GPUS(n) ((n) > DECIDE_GPUS_MAX ? DECIDE_GPUS_MAX : (n))
+#define MIN_D(a, b) ((a) < (b) ? (a) : (b))
+#define MAX_D(a, b) ((a) > (b) ? (a) : (b))
+
+static const char *const resource_names[_RESOURCE_MAX] = {
+    [RESOURCE_CPU] = "cpu",
+    [RESOURCE_MEMORY] = "memory",
+    [RESOURCE_MEMORY_PRESSURE] = "memory_pressure",
+    [RESOURCE_GPU] = "gpu",
+    [RESOURCE_VRAM] = "vram",
+    [RESOURCE_STORAGE] = "storage",
+};
+
+static const char *const reason_names[_RESOURCE_MAX] = {
+    [RESOURCE_CPU] = "cpu_overload",
+    [RESOURCE_MEMORY] = "memory_overload",
+    [RESOURCE_MEMORY_PRESSURE] = "memory_pressure",
+    [RESOURCE_GPU] = "gpu_overload",
+    [RESOURCE_VRAM] = "vram_overload",
+    [RESOURCE_STORAGE] = "storage_low",
+};
+
+const char *resource_to_string(enum resource r)
+{
+    if (r < 0 || r >= _RESOURCE_MAX)
+        return NULL;
+    return resource_names[r];
+}
+
+const char *resource_reason(enum resource r)
+{
+    if (r < 0 || r >= _RESOURCE_MAX)
+        return NULL;
+    return reason_names[r];
+}
+
+static struct decide_check *add_check(struct decision *d, enum resource res, int index, bool percent,
+                                      double current, double need, double limit)
+{
+    if (d->n_checks >= DECIDE_CHECKS_MAX)
+        return NULL;
+    struct decide_check *c = &d->checks[d->n_checks++];
+    *c = (struct decide_check) {
+        .resource = res,
+        .index = index,
+        .percent = percent,
+        .current = current,
+        .need = need,
+    };
+    if (res == RESOURCE_STORAGE) {
+        c->projected = current - need;
+        c->limit = limit;
+        c->headroom = c->projected - limit;
+        c->ok = !(c->projected < limit);
+    } else {
+        c->projected = current + need;
+        c->limit = limit;
+        c->headroom = limit - c->projected;
+        c->ok = !(c->projected > limit);
+    }
+    return c;
+}
+
+static void add_reason(struct decision *d, enum resource r)
+{
+    for (unsigned i = 0; i < d->n_reasons; i++)
+        if (d->reasons[i] == r)
+            return;
+    d->reasons[d->n_reasons++] = r;
+}
+
+static double vram_pct(const struct decide_gpu *g, const struct decide_need *need)
+{
+    if (g->vram_total_bytes == 0)
+        return 0.0;
+    return 100.0 * (double) g->vram_used_bytes / (double) g->vram_total_bytes;
+}
+
+static double vram_need_pct(const struct decide_gpu *g, const struct decide_need *need)
+{
+    double pct = need->vram_pct;
+    if (need->vram_bytes > 0 && g->vram_total_bytes > 0)
+        pct += 100.0 * (double) need->vram_bytes / (double) g->vram_total_bytes;
+    else if (need->vram_bytes > 0)
+        pct = INFINITY; /* a GPU whose size we do not know cannot promise any VRAM */
+    return pct;
+}
+
+void decide(const struct decide_input *in, const struct decide_thresholds *t,
+            const struct decide_need *need, struct decision *ret)
+{
+    static const struct decide_need no_need;
+    struct decision *d = ret;
+
+    if (!need)
+        need = &no_need;
+    memset(d, 0, sizeof(*d));
+    d->binding = -1;
+    d->gpu_choice = -1;
+
+    /* CPU */
+    struct decide_check *c = add_check(d, RESOURCE_CPU, -1, true, in->cpu_pct, need->cpu_pct, t->cpu_max_pct);
+    if (c && !c->ok)
+        add_reason(d, RESOURCE_CPU);
+
+    /* Memory: a byte need is converted to percent of the capacity that applies to us. */
+    double mem_need_pct = need->mem_pct;
+    if (need->mem_bytes > 0)
+        mem_need_pct += in->mem_total_bytes > 0
+                ? 100.0 * (double) need->mem_bytes / (double) in->mem_total_bytes
+                : INFINITY;
+    c = add_check(d, RESOURCE_MEMORY, -1, true, in->mem_used_pct, mem_need_pct, t->memory_max_pct);
+    if (c && !c->ok)
+        add_reason(d, RESOURCE_MEMORY);
+
+    if (in->has_memory_pressure && t->memory_max_pressure_pct > 0) {
+        c = add_check(d, RESOURCE_MEMORY_PRESSURE, -1, true, in->memory_pressure_pct, 0.0,
+                      t->memory_max_pressure_pct);
+        if (c && !c->ok)
+            add_reason(d, RESOURCE_MEMORY_PRESSURE);
+    }
+
+    /* GPUs: the task needs one GPU that passes both its checks. Report every GPU; the reason is
+     * gpu_overload when no GPU has utilization room, else vram_overload when none with room also
+     * has the memory. */
+    if (in->n_gpus > 0) {
+        unsigned n = MIN_GPUS(in->n_gpus);
+        bool any_util_ok = false;
+        double best_headroom = -INFINITY;
+
+        for (unsigned i = 0; i < n; i++) {
+            const struct decide_gpu *g = &in->gpus[i];
+            struct decide_check *cu = add_check(d, RESOURCE_GPU, (int) i, true, g->util_pct, need->gpu_pct,
+                                                t->gpu_max_pct);
+            struct decide_check *cv = add_check(d, RESOURCE_VRAM, (int) i, true, vram_pct(g, need),
+                                                vram_need_pct(g, need), t->vram_max_pct);
+            if (!cu || !cv)
+                break;
+            if (g->lost) {
+                cu->ok = cv->ok = false;
+                continue;
+            }
+            if (cu->ok)
+                any_util_ok = true;
+            if (cu->ok && cv->ok) {
+                double h = MIN_D(cu->headroom / MAX_D(t->gpu_max_pct, 1e-9),
+                                 cv->headroom / MAX_D(t->vram_max_pct, 1e-9));
+                if (h > best_headroom) {
+                    best_headroom = h;
+                    d->gpu_choice = (int) i;
+                }
+            }
+        }
+        if (d->gpu_choice < 0)
+            add_reason(d, any_util_ok ? RESOURCE_VRAM : RESOURCE_GPU);
+    }
+
+    /* Storage: every monitored path must keep the minimum free; the task's own writes land on the
+     * first path. An unreadable path counts as full: a typo must not switch the check off. */
+    unsigned nd = in->n_disks > DECIDE_DISKS_MAX ? DECIDE_DISKS_MAX : in->n_disks;
+    for (unsigned i = 0; i < nd; i++) {
+        const struct decide_disk *k = &in->disks[i];
+        double free_b = k->error ? 0.0 : (double) k->free_bytes;
+        c = add_check(d, RESOURCE_STORAGE, (int) i, false, free_b, i == 0 ? (double) need->disk_bytes : 0.0,
+                      (double) t->storage_min_free_bytes);
+        if (c && !c->ok)
+            add_reason(d, RESOURCE_STORAGE);
+    }
+
+    /* The binding check is the one with the least headroom relative to its limit; for a GPU only
+     * the chosen GPU (or all, when none fits) competes. */
+    double best = INFINITY;
+    for (unsigned i = 0; i < d->n_checks; i++) {
+        const struct decide_check *k = &d->checks[i];
+        if ((k->resource == RESOURCE_GPU || k->resource == RESOURCE_VRAM) && d->gpu_choice >= 0 &&
+            k->index != d->gpu_choice)
+            continue;
+        double scale = k->resource == RESOURCE_STORAGE ? MAX_D(k->current, 1.0) : MAX_D(k->limit, 1e-9);
+        double rel = k->headroom / scale;
+        if (rel < best) {
+            best = rel;
+            d->binding = (int) i;
+        }
+    }
+
+    d->allowed = d->n_reasons == 0;
+}
