@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The sampler turns the host's /proc, /sys, statvfs and GPU readings into one hr_snapshot. It
+/* The sampler turns the host's /proc, /sys and statvfs readings into one hr_snapshot (GPUs are
+ * filled in separately by the daemon from src/gpu, so a slow driver never delays the rest). It
  * keeps the fds of the files it re-reads each tick and the previous counters for rates. All paths
  * are read below root_fd, so a fixture tree works exactly like "/". */
 
@@ -13,11 +14,9 @@ struct sampler_options {
     int root_fd;              /* borrowed; "/" in production */
     unsigned n_paths;         /* disk paths to statvfs (resolved below root_fd) */
     const char *const *paths;
-    bool gpu;                 /* probe GPUs */
-    const char *nvml_path;    /* NULL = $HEADROOM_NVML_LIB or the system library */
 };
 
-/* Creates a sampler. Missing optional sources (PSI, cgroup files, diskstats, GPUs) are not errors:
+/* Creates a sampler. Missing optional sources (PSI, cgroup files, diskstats) are not errors:
  * they are reported as absent in the snapshot. Returns 0, -ENOMEM, or -errno when a mandatory
  * source (proc/stat, proc/meminfo) cannot be opened. Logs at debug only. */
 int sampler_new(const struct sampler_options *o, struct sampler **ret);
