@@ -34,8 +34,16 @@ int read_full_virtual_at(int dir_fd, const char *path, size_t max_bytes, char **
 
     for (;;) {
         if (len + 1 >= cap) {
-            if (cap >= max_bytes + 1)
-                return -EFBIG;
+            if (cap >= max_bytes + 1) {
+                /* Exactly max_bytes read: fine if that was the end of the file. */
+                char extra;
+                ssize_t k = read(fd, &extra, 1);
+                if (k < 0)
+                    return negative_errno();
+                if (k > 0)
+                    return -EFBIG;
+                break;
+            }
             size_t ncap = MIN(cap * 2, max_bytes + 1);
             char *n = realloc(buf, ncap);
             if (!n)

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/* POST /ask (capfox), POST /v1/ask (explained) and POST /task/notify. */
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api-internal.h"
+#include "basic/parse-util.h"
+#include "basic/time-util.h"
+
+#define PCT_NEED_MAX  100000.0   /* a need far beyond any machine is still a number, not an error */
+#define COMPLEXITY_MAX 1e15
+
+static void run_decision(struct api *a, const struct decide_need *need, struct decision *ret)
+{
+    struct decide_thresholds t;
+
+    api_thresholds(a->config, &t);
+    decide(a->view, &t, need, ret);
+    if (ret->allowed)
+        a->counters.asks_allowed_total++;
+    else {
+        a->counters.asks_denied_total++;
+        for (unsigned i = 0; i < ret->n_reasons; i++)
+            a->counters.denials_by_reason_total[ret->reasons[i]]++;
+    }
+}
+
+static json_t *reasons_json(const struct decision *d)
+{
+    json_t *arr = json_array();
+    for (unsigned i = 0; arr && i < d->n_reasons; i++)
+        (void) json_array_append_new(arr, json_string(resource_reason(d->reasons[i])));
+    return arr;
+}
+
+/* capfox's "resources": percent of CPU, memory, GPU and VRAM. capfox declared them as integers and
+ * answered 400 to 12.5; any non-negative number is accepted here. */
+static int parse_resources(json_t *res, struct decide_need *need, char *err, size_t errlen)
+{
+    if (!res || json_is_null(res))
+        return 0;
+    if (!json_is_object(res)) {
+        (void) snprintf(err, errlen, "resources must be an object");
+        return -EINVAL;
+    }
+    int r = get_number(res, "cpu", PCT_NEED_MAX, &need->cpu_pct, err, errlen);
+    if (r >= 0)
+        r = get_number(res, "memory", PCT_NEED_MAX, &need->mem_pct, err, errlen);
+    if (r >= 0)
+        r = get_number(res, "gpu", PCT_NEED_MAX, &need->gpu_pct, err, errlen);
+    if (r >= 0)
+        r = get_number(res, "vram", PCT_NEED_MAX, &need->vram_pct, err, errlen);
+    if (r < 0) {
+        char tmp[256];
+        (void) snprintf(tmp, sizeof(tmp), "resources.%s", err);
+        (void) snprintf(err, errlen, "%s", tmp);
+    }
+    return r;
+}
+
+static bool not_ready(struct api *a, struct http_response *resp, bool explained)
+{
+    if (a->ready)
+        return false;
+    if (explained)
+        reply_json(resp, 503, json_pack("{s:b, s:[s], s:s}", "allowed", 0, "reasons", "not_ready", "message",
+                                        "no complete sample yet; retry in a second"));
+    else
+        reply_json(resp, 503, json_pack("{s:b, s:[s]}", "allowed", 0, "reasons", "not_ready"));
+    return true;
+}
+
+void handle_ask(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+    _cleanup_json_ json_t *body = NULL;
+    char err[256], msg[320];
+    struct decide_need need = { 0 };
+    const char *task;
+    double complexity = 0;
+
+    int r = parse_body(req, &body, err, sizeof(err));
+    if (r >= 0 && json_is_null(body)) {
+        /* capfox decodes a literal null into zero values and answers it; keep that. */
+    } else if (r >= 0 && !json_is_object(body)) {
+        (void) snprintf(err, sizeof(err), "expected a JSON object");
+        r = -EINVAL;
+    }
+    if (r >= 0 && json_is_object(body)) {
+        r = get_task(body, false, &task, err, sizeof(err));
+        if (r >= 0)
+            r = get_number(body, "complexity", COMPLEXITY_MAX, &complexity, err, sizeof(err));
+        if (r >= 0)
+            r = parse_resources(json_object_get(body, "resources"), &need, err, sizeof(err));
+    }
+    if (r < 0) {
+        a->counters.bad_requests_total++;
+        /* capfox's text, then what exactly is wrong. */
+        (void) snprintf(msg, sizeof(msg), "invalid request body: %s", err);
+        reply_text(resp, 400, msg);
+        return;
+    }
+    if (not_ready(a, resp, false))
+        return;
+
+    struct decision d;
+    run_decision(a, &need, &d);
+    if (d.allowed) {
+        reply_json(resp, 200, json_pack("{s:b}", "allowed", 1));
+        return;
+    }
+    if (query_flag(req, "reason", "X-Reason"))
+        reply_json(resp, 503, json_pack("{s:b, s:o}", "allowed", 0, "reasons", reasons_json(&d)));
+    else
+        reply_json(resp, 503, json_pack("{s:b}", "allowed", 0));
+}
+
+/* A size in a /v1 body: a non-negative integer of bytes, or a string such as "8G". */
+static int get_size(json_t *obj, const char *key, uint64_t *ret, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        *ret = (uint64_t) json_integer_value(v);
+        return 0;
+    }
+    if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) < 9.2e18) {
+        *ret = (uint64_t) llround(json_real_value(v));
+        return 0;
+    }
+    if (json_is_string(v) && parse_size(json_string_value(v), ret) == 0)
+        return 0;
+    (void) snprintf(err, errlen, "needs.%s must be a byte count or a size like \"8G\"", key);
+    return -EINVAL;
+}
+
+static int parse_needs(json_t *needs, struct decide_need *need, char *err, size_t errlen)
+{
+    static const char *const known[] = { "cpu_pct", "mem_bytes", "gpu_pct", "vram_bytes", "disk_bytes" };
+    const char *key;
+    json_t *v;
+
+    if (!needs || json_is_null(needs))
+        return 0;
+    if (!json_is_object(needs)) {
+        (void) snprintf(err, errlen, "needs must be an object");
+        return -EINVAL;
+    }
+    json_object_foreach(needs, key, v) {
+        bool ok = false;
+        for (size_t i = 0; i < ELEMENTSOF(known); i++)
+            ok = ok || strcmp(key, known[i]) == 0;
+        if (!ok) {
+            (void) snprintf(err, errlen, "unknown field 'needs.%.64s' (known: cpu_pct, mem_bytes, gpu_pct, "
+                                         "vram_bytes, disk_bytes)", key);
+            return -EINVAL;
+        }
+    }
+    int r = get_number(needs, "cpu_pct", PCT_NEED_MAX, &need->cpu_pct, err, errlen);
+    if (r >= 0)
+        r = get_number(needs, "gpu_pct", PCT_NEED_MAX, &need->gpu_pct, err, errlen);
+    if (r >= 0)
+        r = get_size(needs, "mem_bytes", &need->mem_bytes, err, errlen);
+    if (r >= 0)
+        r = get_size(needs, "vram_bytes", &need->vram_bytes, err, errlen);
+    if (r >= 0)
+        r = get_size(needs, "disk_bytes", &need->disk_bytes, err, errlen);
+    return r;
+}
+
+static json_t *check_json(const struct api *a, const struct decide_check *c, const struct decide_need *need)
+{
+    json_t *o;
+
+    if (c->percent)
+        o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "resource", resource_to_string(c->resource), "unit",
+                      "percent", "current", json_number(c->current), "need", json_number(c->need), "projected",
+                      json_number(c->projected), "threshold", json_number(c->limit), "headroom",
+                      json_number(c->headroom), "ok", c->ok);
+    else
+        o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:b}", "resource", resource_to_string(c->resource), "unit",
+                      "bytes", "current", (json_int_t) llround(c->current), "need", (json_int_t) llround(c->need),
+                      "projected", (json_int_t) llround(c->projected), "threshold", (json_int_t) llround(c->limit),
+                      "headroom", (json_int_t) llround(c->headroom), "ok", c->ok);
+    if (!o)
+        return NULL;
+    if (c->resource == RESOURCE_GPU || c->resource == RESOURCE_VRAM)
+        (void) json_object_set_new(o, "index", json_integer(c->index));
+    if (c->resource == RESOURCE_STORAGE && c->index >= 0 && (unsigned) c->index < a->view->n_disks)
+        (void) json_object_set_new(o, "path", json_string(a->view->disks[c->index].path));
+    if (c->resource == RESOURCE_MEMORY) {
+        (void) json_object_set_new(o, "total_bytes", json_integer((json_int_t) a->view->mem_total_bytes));
+        (void) json_object_set_new(o, "available_bytes", json_integer((json_int_t) a->view->mem_available_bytes));
+        if (need->mem_bytes)
+            (void) json_object_set_new(o, "need_bytes", json_integer((json_int_t) need->mem_bytes));
+    }
+    if (c->resource == RESOURCE_VRAM && c->index >= 0 && (unsigned) c->index < a->view->n_gpus) {
+        const struct decide_gpu *g = &a->view->gpus[c->index];
+        (void) json_object_set_new(o, "total_bytes", json_integer((json_int_t) g->vram_total_bytes));
+        if (need->vram_bytes)
+            (void) json_object_set_new(o, "need_bytes", json_integer((json_int_t) need->vram_bytes));
+    }
+    return o;
+}
+
+void handle_v1_ask(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+    static const char *const known[] = { "task", "complexity", "needs", "resources" };
+    _cleanup_json_ json_t *body = NULL;
+    char err[256];
+    struct decide_need need = { 0 };
+    const char *task = NULL, *key;
+    double complexity = 0;
+    json_t *v;
+
+    int r = parse_body(req, &body, err, sizeof(err));
+    if (r >= 0 && !json_is_object(body)) {
+        (void) snprintf(err, sizeof(err), "expected a JSON object");
+        r = -EINVAL;
+    }
+    if (r >= 0)
+        json_object_foreach(body, key, v) {
+            bool ok = false;
+            for (size_t i = 0; i < ELEMENTSOF(known); i++)
+                ok = ok || strcmp(key, known[i]) == 0;
+            if (!ok) {
+                (void) snprintf(err, sizeof(err), "unknown field '%.64s' (known: task, complexity, needs, resources)",
+                                key);
+                r = -EINVAL;
+                break;
+            }
+        }
+    if (r >= 0)
+        r = get_task(body, false, &task, err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "complexity", COMPLEXITY_MAX, &complexity, err, sizeof(err));
+    if (r >= 0)
+        r = parse_resources(json_object_get(body, "resources"), &need, err, sizeof(err));
+    if (r >= 0)
+        r = parse_needs(json_object_get(body, "needs"), &need, err, sizeof(err));
+    if (r < 0) {
+        a->counters.bad_requests_total++;
+        reply_error(resp, 400, "invalid request body: %s", err);
+        return;
+    }
+    if (not_ready(a, resp, true))
+        return;
+
+    struct decision d;
+    run_decision(a, &need, &d);
+
+    json_t *checks = json_array();
+    for (unsigned i = 0; checks && i < d.n_checks; i++)
+        (void) json_array_append_new(checks, check_json(a, &d.checks[i], &need));
+
+    char ts[64];
+    const struct decide_check *b = d.binding >= 0 ? &d.checks[d.binding] : NULL;
+    json_t *o = json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "allowed", d.allowed, "task",
+                          task ? json_string(task) : json_null(), "complexity", json_number(complexity), "reasons",
+                          reasons_json(&d), "binding", b ? json_string(resource_to_string(b->resource)) : json_null(),
+                          "checks", checks ? checks : json_array(), "gpu",
+                          d.gpu_choice >= 0 ? json_integer(d.gpu_choice) : json_null(), "sampled_at",
+                          format_rfc3339(ts, sizeof(ts), a->snapshot->real_usec));
+    reply_json(resp, d.allowed ? 200 : 503, o);
+}
+
+void handle_notify(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+    _cleanup_json_ json_t *body = NULL;
+    char err[256], msg[320];
+    const char *task = NULL;
+    double complexity = 0;
+
+    int r = parse_body(req, &body, err, sizeof(err));
+    if (r >= 0 && !json_is_object(body)) {
+        (void) snprintf(err, sizeof(err), "expected a JSON object");
+        r = -EINVAL;
+    }
+    if (r >= 0) {
+        r = get_task(body, true, &task, err, sizeof(err));
+        if (r == -ENOENT) {
+            a->counters.bad_requests_total++;
+            reply_text(resp, 400, "task field is required");
+            return;
+        }
+    }
+    if (r >= 0)
+        r = get_number(body, "complexity", COMPLEXITY_MAX, &complexity, err, sizeof(err));
+    if (r < 0) {
+        a->counters.bad_requests_total++;
+        (void) snprintf(msg, sizeof(msg), "invalid request body: %s", err);
+        reply_text(resp, 400, msg);
+        return;
+    }
+
+    r = a->hooks.notify(a->hooks.userdata, task, complexity);
+    if (r == -EAGAIN) {
+        reply_text(resp, 429, "too many pending observations, retry later");
+        return;
+    }
+    if (r == -ENOSPC) {
+        reply_text(resp, 507, "too many task types (learning.max_task_types)");
+        return;
+    }
+    if (r < 0) {
+        reply_text(resp, 500, "failed to record the notification");
+        return;
+    }
+    a->counters.notifies_total++;
+    reply_json(resp, 200, json_pack("{s:b, s:s}", "received", 1, "task", task));
+}

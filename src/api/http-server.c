@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: MIT */
+#include "api/http-server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "basic/fileio.h"
+#include "basic/log.h"
+#include "basic/macro.h"
+#include "basic/parse-util.h"
+
+#define LISTENERS_MAX 12
+
+struct listener {
+    struct http_server *server;
+    struct MHD_Daemon *mhd;
+    struct loop_source *source;
+    int fd;
+    bool is_unix;
+    char unix_path[sizeof(((struct sockaddr_un *) NULL)->sun_path)];
+};
+
+struct http_server {
+    struct loop *loop;
+    struct http_server_options opts;
+    unsigned n_listeners;
+    struct listener listeners[LISTENERS_MAX];
+};
+
+/* Per-request state, from the first access callback to the completion notice. */
+struct req_state {
+    char *body;
+    size_t len;
+    size_t cap;
+    bool too_large;
+};
+
+static const char *const security_headers[][2] = {
+    /* The same four headers capfox sends on every response: clients and proxies that were set up
+     * around capfox keep seeing them. */
+    { "X-Content-Type-Options", "nosniff" },
+    { "X-Frame-Options", "DENY" },
+    { "Cache-Control", "no-store" },
+    { "X-XSS-Protection", "1; mode=block" },
+};
+
+const char *http_request_header(const struct http_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_request_query(const struct http_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void http_response_set(struct http_response *resp, unsigned status, const char *content_type, char *body,
+                       size_t len)
+{
+    free(resp->body);
+    resp->status = status;
+    resp->content_type = content_type;
+    resp->body = body;
+    resp->body_len = len;
+}
+
+int http_response_text(struct http_response *resp, unsigned status, const char *content_type, const char *text)
+{
+    char *copy = strdup(text);
+    if (!copy)
+        return -ENOMEM;
+    http_response_set(resp, status, content_type, copy, strlen(copy));
+    return 0;
+}
+
+void http_response_header(struct http_response *resp, const char *name, const char *value)
+{
+    if (resp->n_headers >= HTTP_HEADERS_MAX)
+        return;
+    resp->headers[resp->n_headers].name = name;
+    (void) snprintf(resp->headers[resp->n_headers].value, sizeof(resp->headers[0].value), "%s", value);
+    resp->n_headers++;
+}
+
+static enum http_method method_from_string(const char *m)
+{
+    static const struct {
+        const char *name;
+        enum http_method method;
+    } table[] = {
+        { "GET", HTTP_GET },       { "HEAD", HTTP_HEAD },     { "POST", HTTP_POST },
+        { "PUT", HTTP_PUT },       { "DELETE", HTTP_DELETE }, { "PATCH", HTTP_PATCH },
+        { "OPTIONS", HTTP_OPTIONS },
+    };
+    for (size_t i = 0; i < ELEMENTSOF(table); i++)
+        if (strcmp(m, table[i].name) == 0)
+            return table[i].method;
+    return HTTP_OTHER;
+}
+
+static enum MHD_Result queue(struct MHD_Connection *c, struct http_response *resp)
+{
+    struct MHD_Response *r;
+
+    if (!resp->body) {
+        r = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
+    } else {
+        r = MHD_create_response_from_buffer(resp->body_len, resp->body, MHD_RESPMEM_MUST_FREE);
+        if (r)
+            resp->body = NULL; /* MHD owns it now */
+    }
+    if (!r) {
+        free(resp->body);
+        resp->body = NULL;
+        return MHD_NO;
+    }
+    for (size_t i = 0; i < ELEMENTSOF(security_headers); i++)
+        (void) MHD_add_response_header(r, security_headers[i][0], security_headers[i][1]);
+    if (resp->content_type)
+        (void) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+    for (unsigned i = 0; i < resp->n_headers; i++)
+        (void) MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
+
+    enum MHD_Result ret = MHD_queue_response(c, resp->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result queue_simple(struct MHD_Connection *c, unsigned status, const char *text)
+{
+    struct http_response resp = { 0 };
+
+    if (http_response_text(&resp, status, "text/plain; charset=utf-8", text) < 0)
+        return MHD_NO;
+    return queue(c, &resp);
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                 const char *version, const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls)
+{
+    struct listener *li = cls;
+    struct http_server *s = li->server;
+    struct req_state *st = *con_cls;
+
+    if (!st) {
+        st = calloc(1, sizeof(*st));
+        if (!st)
+            return MHD_NO;
+        *con_cls = st;
+
+        /* Refuse an announced oversize body before it is transferred: MHD then discards the
+         * body and closes the connection. */
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        uint64_t announced;
+        if (cl && safe_atou64(cl, &announced) == 0 && announced > s->opts.max_body_bytes) {
+            st->too_large = true;
+            return queue_simple(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+        }
+        return MHD_YES;
+    }
+
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (st->too_large)
+            return MHD_YES;
+        if (st->len + n > s->opts.max_body_bytes) {
+            /* A chunked body that grew past the cap: drop what we have and answer 413 at the
+             * end; MHD does not allow a response while the body is still arriving. */
+            st->too_large = true;
+            free(st->body);
+            st->body = NULL;
+            st->len = st->cap = 0;
+            return MHD_YES;
+        }
+        if (st->len + n + 1 > st->cap) {
+            size_t ncap = st->cap ? st->cap : 1024;
+            while (ncap < st->len + n + 1)
+                ncap *= 2;
+            char *nb = realloc(st->body, ncap);
+            if (!nb)
+                return MHD_NO;
+            st->body = nb;
+            st->cap = ncap;
+        }
+        memcpy(st->body + st->len, upload_data, n);
+        st->len += n;
+        st->body[st->len] = '\0';
+        return MHD_YES;
+    }
+
+    if (st->too_large)
+        return queue_simple(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+
+    struct http_request req = {
+        .method = method_from_string(method),
+        .method_name = method,
+        .path = url,
+        .is_unix = li->is_unix,
+        .body = st->body,
+        .body_len = st->len,
+        .conn = c,
+    };
+    if (li->is_unix) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct ucred uc;
+        socklen_t l = sizeof(uc);
+        if (ci && getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &uc, &l) == 0) {
+            req.has_peer_cred = true;
+            req.peer_uid = uc.uid;
+            req.peer_pid = uc.pid;
+        }
+    }
+
+    struct http_response resp = { .status = 500 };
+    s->opts.handler(&req, &resp, s->opts.userdata);
+    if (!resp.body && resp.status == 500 && !resp.content_type)
+        return queue_simple(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
+    return queue(c, &resp);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    struct req_state *st = *con_cls;
+
+    if (!st)
+        return;
+    free(st->body);
+    free(st);
+    *con_cls = NULL;
+}
+
+_printf_(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char buf[512];
+
+    (void) vsnprintf(buf, sizeof(buf), fmt, ap);
+    buf[strcspn(buf, "\n")] = '\0';
+    log_debug("http: %s", buf);
+}
+
+static int on_listener_ready(struct loop_source *src, int fd, uint32_t events, void *userdata)
+{
+    struct listener *li = userdata;
+
+    (void) MHD_run(li->mhd);
+    return 0;
+}
+
+/* MHD keeps its own deadlines (idle connections, data already buffered): run it when one is due
+ * and tell the loop how long it may sleep. */
+static int on_prepare(void *userdata)
+{
+    struct http_server *s = userdata;
+    int timeout_ms = -1;
+
+    for (unsigned i = 0; i < s->n_listeners; i++) {
+        struct listener *li = &s->listeners[i];
+        MHD_UNSIGNED_LONG_LONG to;
+
+        for (int spins = 0; spins < 4; spins++) {
+            if (MHD_get_timeout(li->mhd, &to) != MHD_YES) {
+                to = ULLONG_MAX;
+                break;
+            }
+            if (to > 0)
+                break;
+            (void) MHD_run(li->mhd);
+        }
+        if (to == 0)
+            to = 1;
+        if (to != ULLONG_MAX && (timeout_ms < 0 || to < (MHD_UNSIGNED_LONG_LONG) timeout_ms))
+            timeout_ms = to > INT_MAX ? INT_MAX : (int) to;
+    }
+    return timeout_ms;
+}
+
+int http_server_new(struct loop *l, const struct http_server_options *o, struct http_server **ret)
+{
+    struct http_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->loop = l;
+    s->opts = *o;
+    int r = loop_add_prepare(l, on_prepare, s);
+    if (r < 0) {
+        free(s);
+        return r;
+    }
+    *ret = s;
+    return 0;
+}
+
+void http_server_set_max_body(struct http_server *s, size_t max_body_bytes)
+{
+    s->opts.max_body_bytes = max_body_bytes;
+}
+
+static int add_listener(struct http_server *s, int fd, bool is_unix, const char *unix_path)
+{
+    if (s->n_listeners >= LISTENERS_MAX)
+        return -ENOSPC;
+    struct listener *li = &s->listeners[s->n_listeners];
+    *li = (struct listener) { .server = s, .fd = fd, .is_unix = is_unix };
+    if (unix_path)
+        (void) snprintf(li->unix_path, sizeof(li->unix_path), "%s", unix_path);
+
+    li->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_access, li,
+                               MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, li,
+                               MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
+                               MHD_OPTION_CONNECTION_LIMIT, (unsigned int) s->opts.max_connections,
+                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) s->opts.connection_timeout_sec,
+                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 65536,
+                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, li,
+                               MHD_OPTION_END);
+    if (!li->mhd)
+        return -EIO;
+
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(li->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!di) {
+        MHD_stop_daemon(li->mhd);
+        return -EIO;
+    }
+    int r = loop_add_io(s->loop, di->epoll_fd, EPOLLIN, on_listener_ready, li, &li->source);
+    if (r < 0) {
+        MHD_stop_daemon(li->mhd);
+        return r;
+    }
+    s->n_listeners++;
+    return 0;
+}
+
+bool address_is_loopback(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    if (strcasecmp(host, "localhost") == 0)
+        return true;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return false;
+}
+
+int http_server_listen_tcp(struct http_server *s, const char *host, unsigned port, unsigned *ret_port)
+{
+    struct sockaddr_storage ss = { 0 };
+    socklen_t sl;
+    const char *h = strcasecmp(host, "localhost") == 0 ? "127.0.0.1" : host;
+
+    if (port > 65535)
+        return -EINVAL;
+    struct sockaddr_in *in4 = (struct sockaddr_in *) &ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
+    if (inet_pton(AF_INET, h, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t) port);
+        sl = sizeof(*in4);
+    } else if (inet_pton(AF_INET6, h, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t) port);
+        sl = sizeof(*in6);
+    } else
+        return -EINVAL;
+
+    _cleanup_close_ int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return negative_errno();
+    int one = 1;
+    (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ss.ss_family == AF_INET6)
+        (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *) &ss, sl) < 0 || listen(fd, SOMAXCONN) < 0)
+        return negative_errno();
+
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof(bound);
+    if (getsockname(fd, (struct sockaddr *) &bound, &bl) < 0)
+        return negative_errno();
+    unsigned p = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *) &bound)->sin_port
+                                                   : ((struct sockaddr_in6 *) &bound)->sin6_port);
+
+    int r = add_listener(s, fd, false, NULL);
+    if (r < 0)
+        return r;
+    TAKE_FD(fd);
+    if (ret_port)
+        *ret_port = p;
+    return 0;
+}
+
+int http_server_listen_unix(struct http_server *s, const char *path, unsigned mode)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    strcpy(sa.sun_path, path);
+
+    char dir[PATH_MAX];
+    (void) snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        int r = mkdir_p(dir, 0755);
+        if (r < 0)
+            return r;
+    }
+
+    /* A socket file nobody accepts on is left over from a crash: replace it. One that answers
+     * belongs to a running daemon: refuse, never steal it. */
+    {
+        _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (probe < 0)
+            return negative_errno();
+        if (connect(probe, (struct sockaddr *) &sa, sizeof(sa)) == 0)
+            return -EADDRINUSE;
+        if (errno == ECONNREFUSED)
+            (void) unlink(path);
+    }
+
+    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return negative_errno();
+    mode_t old = umask(0177);
+    int b = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+    int saved = errno;
+    umask(old);
+    if (b < 0)
+        return -saved;
+    if (chmod(path, mode) < 0 || listen(fd, SOMAXCONN) < 0) {
+        int r = negative_errno();
+        (void) unlink(path);
+        return r;
+    }
+    int r = add_listener(s, fd, true, path);
+    if (r < 0) {
+        (void) unlink(path);
+        return r;
+    }
+    TAKE_FD(fd);
+    return 0;
+}
+
+struct http_server *http_server_free(struct http_server *s)
+{
+    if (!s)
+        return NULL;
+    for (unsigned i = 0; i < s->n_listeners; i++) {
+        struct listener *li = &s->listeners[i];
+        loop_source_free(li->source);
+        /* MHD_stop_daemon closes the listening socket it was given. */
+        MHD_stop_daemon(li->mhd);
+        if (li->is_unix && li->unix_path[0])
+            (void) unlink(li->unix_path);
+    }
+    free(s);
+    return NULL;
+}
+
+int http_request_basic_auth(const struct http_request *r, char **ret_user, char **ret_password)
+{
+    char *password = NULL;
+    char *user = MHD_basic_auth_get_username_password(r->conn, &password);
+
+    if (!user) {
+        MHD_free(password);
+        return -ENOENT;
+    }
+    /* MHD allocates with its own allocator; hand the caller plain malloc() copies. */
+    char *u = strdup(user);
+    char *p = strdup(password ? password : "");
+    MHD_free(user);
+    MHD_free(password);
+    if (!u || !p) {
+        free(u);
+        free(p);
+        return -ENOMEM;
+    }
+    *ret_user = u;
+    *ret_password = p;
+    return 0;
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* HTTP/1.1 on libmicrohttpd, driven by our own epoll loop: each listener is an MHD daemon in
+ * external-epoll mode whose epoll fd sits in the loop, so requests are handled on the loop's one
+ * thread beside sampling, with no locks. This file knows MHD; handlers only see http_request and
+ * http_response. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "loop/loop.h"
+
+enum http_method {
+    HTTP_GET,
+    HTTP_HEAD,
+    HTTP_POST,
+    HTTP_PUT,
+    HTTP_DELETE,
+    HTTP_PATCH,
+    HTTP_OPTIONS,
+    HTTP_OTHER,
+};
+
+#define HTTP_HEADERS_MAX 4
+
+struct http_request {
+    enum http_method method;
+    const char *method_name;
+    const char *path;          /* without the query string */
+    bool is_unix;              /* arrived on the Unix socket */
+    bool has_peer_cred;
+    uid_t peer_uid;            /* SO_PEERCRED on the Unix socket */
+    pid_t peer_pid;
+    const char *body;          /* NUL-terminated, may be NULL when empty */
+    size_t body_len;
+    void *conn;                /* opaque, for the lookups below */
+};
+
+struct http_response {
+    unsigned status;
+    const char *content_type;  /* static string */
+    char *body;                /* malloc()ed, owned by the response */
+    size_t body_len;
+    unsigned n_headers;
+    struct {
+        const char *name;      /* static string */
+        char value[192];
+    } headers[HTTP_HEADERS_MAX];
+};
+
+/* Header (case-insensitive) or query argument of the request, NULL when absent. Borrowed. */
+const char *http_request_header(const struct http_request *r, const char *name);
+const char *http_request_query(const struct http_request *r, const char *name);
+
+/* Sets the body of the response (takes ownership of body). */
+void http_response_set(struct http_response *resp, unsigned status, const char *content_type, char *body,
+                       size_t len);
+/* Sets a copy of text as the body. Returns 0 or -ENOMEM (then a 503 goes out). */
+int http_response_text(struct http_response *resp, unsigned status, const char *content_type, const char *text);
+void http_response_header(struct http_response *resp, const char *name, const char *value);
+
+/* The application's handler: fills resp. Called once per complete request, on the loop thread. */
+typedef void (*http_handler)(const struct http_request *req, struct http_response *resp, void *userdata);
+
+struct http_server;
+
+struct http_server_options {
+    unsigned max_connections;      /* per listener */
+    unsigned connection_timeout_sec;
+    size_t max_body_bytes;         /* larger bodies get 413 */
+    http_handler handler;
+    void *userdata;
+};
+
+int http_server_new(struct loop *l, const struct http_server_options *o, struct http_server **ret);
+
+/* Adds a TCP listener on host:port ("127.0.0.1", "::1", "0.0.0.0" ...; port 0 picks a free port).
+ * The bound port is returned in ret_port. Returns 0, -EADDRINUSE, -EADDRNOTAVAIL, -EINVAL for an
+ * address that is not numeric. */
+int http_server_listen_tcp(struct http_server *s, const char *host, unsigned port, unsigned *ret_port);
+
+/* Adds a Unix socket listener at path with the given mode. A stale socket file (nobody accepting)
+ * is replaced; a live one gives -EADDRINUSE. The parent directory is created 0755 when missing. */
+int http_server_listen_unix(struct http_server *s, const char *path, unsigned mode);
+
+/* Updates limits that can change on reload (body size). */
+void http_server_set_max_body(struct http_server *s, size_t max_body_bytes);
+
+/* Stops accepting, closes every listener and removes the Unix socket file. Takes NULL. */
+struct http_server *http_server_free(struct http_server *s);
+
+/* True when host is a loopback address (127.0.0.0/8, ::1, "localhost"). */
+bool address_is_loopback(const char *host);
+
+/* HTTP Basic credentials of the request, decoded by MHD. Both strings are malloc()ed and owned by
+ * the caller. Returns 0, -ENOENT when the request has none (or not Basic), -ENOMEM. */
+int http_request_basic_auth(const struct http_request *r, char **ret_user, char **ret_password);

@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: MIT */
+#include "cli/format.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "basic/macro.h"
+#include "basic/parse-util.h"
+#include "cli/json-util.h"
+
+#define LABEL       "%-12s"
+#define NUM_MAX     64
+#define CORES_PER_LINE 16
+
+void fputs_sanitized(const char *s, FILE *f)
+{
+    if (!s) {
+        fputs("n/a", f);
+        return;
+    }
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+        fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, f);
+}
+
+static const char *bytes_str(char *buf, size_t len, double v)
+{
+    if (!isfinite(v))
+        return "n/a";
+    if (v < 0) {
+        char tmp[NUM_MAX];
+        (void) snprintf(buf, len, "-%s", bytes_str(tmp, sizeof(tmp), -v));
+        return buf;
+    }
+    /* Clamp below 2^64 so the conversion is defined for any number a server sends. */
+    return format_bytes(buf, len, (uint64_t) (MIN(v, 1.8e19) + 0.5));
+}
+
+/* The member as "12.3<suffix>", or "n/a". */
+static const char *num1(char *buf, size_t len, const json_t *o, const char *key, const char *suffix)
+{
+    double v;
+
+    if (!json_get_number(o, key, &v))
+        return "n/a";
+    (void) snprintf(buf, len, "%.1f%s", v, suffix);
+    return buf;
+}
+
+/* The member in its shortest form ("85", "85.5") plus suffix, or "n/a". For configured limits,
+ * which people write as round numbers. */
+static const char *numg(char *buf, size_t len, const json_t *o, const char *key, const char *suffix)
+{
+    double v;
+
+    if (!json_get_number(o, key, &v))
+        return "n/a";
+    (void) snprintf(buf, len, "%g%s", v, suffix);
+    return buf;
+}
+
+static const char *bytes_of(char *buf, size_t len, const json_t *o, const char *key)
+{
+    double v;
+
+    if (!json_get_number(o, key, &v))
+        return "n/a";
+    return bytes_str(buf, len, v);
+}
+
+/* ---- ask ---- */
+
+static const char *check_reason(const json_t *check)
+{
+    static const struct {
+        const char *resource;
+        const char *reason;
+    } table[] = {
+        { "cpu", "cpu_overload" },
+        { "memory", "memory_overload" },
+        { "memory_pressure", "memory_pressure" },
+        { "gpu", "gpu_overload" },
+        { "vram", "vram_overload" },
+        { "storage", "storage_low" },
+    };
+    const char *reason = json_get_string(check, "reason");
+    const char *resource = json_get_string(check, "resource");
+
+    if (reason)
+        return reason;
+    if (!resource)
+        return "unknown";
+    for (size_t i = 0; i < ELEMENTSOF(table); i++)
+        if (strcmp(table[i].resource, resource) == 0)
+            return table[i].reason;
+    return resource;
+}
+
+static bool check_in_bytes(const json_t *check)
+{
+    const char *unit = json_get_string(check, "unit");
+    return unit && strcmp(unit, "bytes") == 0;
+}
+
+/* Writes "gpu 0 " or "/data " for checks that have an index or a path; nothing otherwise (CPU
+ * and memory are single resources). */
+static void check_where(FILE *f, const json_t *check)
+{
+    const char *path = json_get_string(check, "path");
+    json_t *index = json_get(check, "index");
+
+    if (json_is_integer(index))
+        fprintf(f, "gpu %lld ", (long long) json_integer_value(index));
+    if (path) {
+        fputs_sanitized(path, f);
+        fputc(' ', f);
+    }
+}
+
+static void check_name(FILE *f, const json_t *check)
+{
+    const char *path = json_get_string(check, "path");
+    json_t *index = json_get(check, "index");
+
+    fputs_sanitized(json_get_string(check, "resource"), f);
+    if (json_is_integer(index))
+        fprintf(f, " %lld", (long long) json_integer_value(index));
+    if (path) {
+        fputc(' ', f);
+        fputs_sanitized(path, f);
+    }
+}
+
+/* "  - memory_overload: 83.0% used + 33.3% (8.0 GiB) = 116.3% > 85%"
+ * "  - storage_low: / 5.0 GiB free - 0 B = 5.0 GiB < 10.0 GiB" */
+static void print_failed_check(FILE *f, const json_t *check)
+{
+    char a[NUM_MAX], b[NUM_MAX], c[NUM_MAX], d[NUM_MAX];
+    const char *resource = json_get_string(check, "resource");
+    double need_bytes;
+
+    fputs("  - ", f);
+    fputs_sanitized(check_reason(check), f);
+    fputs(": ", f);
+    check_where(f, check);
+
+    if (check_in_bytes(check)) {
+        fprintf(f, "%s free - %s = %s < %s\n", bytes_of(a, sizeof(a), check, "current"),
+                bytes_of(b, sizeof(b), check, "need"), bytes_of(c, sizeof(c), check, "projected"),
+                bytes_of(d, sizeof(d), check, "threshold"));
+        return;
+    }
+
+    /* PSI is the share of time tasks stalled, not something "used". */
+    bool stall = resource && strcmp(resource, "memory_pressure") == 0;
+    fprintf(f, "%s %s + %s", num1(a, sizeof(a), check, "current", "%"), stall ? "stalled" : "used",
+            num1(b, sizeof(b), check, "need", "%"));
+    if (json_get_number(check, "need_bytes", &need_bytes) && need_bytes > 0)
+        fprintf(f, " (%s)", bytes_str(c, sizeof(c), need_bytes));
+    fprintf(f, " = %s > %s\n", num1(a, sizeof(a), check, "projected", "%"),
+            numg(d, sizeof(d), check, "threshold", "%"));
+}
+
+/* How close a check is to its limit, relative to the limit, so that "2 GiB above a 10 GiB
+ * minimum" and "5 points under an 85% limit" compare. Smaller is tighter. */
+static bool check_slack(const json_t *check, double *ret)
+{
+    double headroom, threshold;
+
+    if (!json_get_number(check, "headroom", &headroom))
+        return false;
+    if (json_get_number(check, "threshold", &threshold) && threshold > 0)
+        headroom /= threshold;
+    *ret = headroom;
+    return true;
+}
+
+/* The check named by "binding": an index into "checks", a check object, or a resource name (the
+ * tightest check of that resource, as several GPUs or paths share one name). Without a usable
+ * "binding", the tightest of all checks. NULL when there are no checks. */
+static const json_t *binding_check(const json_t *answer)
+{
+    const json_t *checks = json_get(answer, "checks");
+    const json_t *binding = json_get(answer, "binding");
+    const char *name = json_string_value(binding);
+    const json_t *best = NULL;
+    double best_slack = INFINITY;
+
+    if (json_is_object(binding))
+        return binding;
+    if (!json_is_array(checks))
+        return NULL;
+    if (json_is_integer(binding)) {
+        json_int_t i = json_integer_value(binding);
+        if (i >= 0 && (size_t) i < json_array_size(checks))
+            return json_array_get(checks, (size_t) i);
+    }
+
+    for (int pass = 0; pass < 2 && !best; pass++) {
+        size_t i;
+        const json_t *check;
+        json_array_foreach(checks, i, check) {
+            const char *resource = json_get_string(check, "resource");
+            double slack;
+            if (pass == 0 && (!name || !resource || strcmp(name, resource) != 0))
+                continue;
+            if (!check_slack(check, &slack))
+                continue;
+            if (!best || slack < best_slack) {
+                best = check;
+                best_slack = slack;
+            }
+        }
+    }
+    return best;
+}
+
+/* "  tightest: memory 62.1% now, 70.3% with this task, limit 85% (14.7 left)" */
+static void print_tightest(FILE *f, const json_t *check)
+{
+    char a[NUM_MAX], b[NUM_MAX], c[NUM_MAX], d[NUM_MAX];
+
+    fputs("  tightest: ", f);
+    check_name(f, check);
+    if (check_in_bytes(check))
+        fprintf(f, " %s free now, %s with this task, minimum %s (%s left)\n",
+                bytes_of(a, sizeof(a), check, "current"),
+                bytes_of(b, sizeof(b), check, "projected"),
+                bytes_of(c, sizeof(c), check, "threshold"),
+                bytes_of(d, sizeof(d), check, "headroom"));
+    else
+        fprintf(f, " %s now, %s with this task, limit %s (%s left)\n",
+                num1(a, sizeof(a), check, "current", "%"),
+                num1(b, sizeof(b), check, "projected", "%"),
+                numg(c, sizeof(c), check, "threshold", "%"),
+                num1(d, sizeof(d), check, "headroom", ""));
+}
+
+static bool check_failed(const json_t *check)
+{
+    return json_is_false(json_get(check, "ok"));
+}
+
+/* True when some failed check already explains reason. */
+static bool reason_has_check(const json_t *checks, const char *reason)
+{
+    size_t i;
+    const json_t *check;
+
+    json_array_foreach(checks, i, check)
+        if (check_failed(check) && strcmp(check_reason(check), reason) == 0)
+            return true;
+    return false;
+}
+
+void format_ask(FILE *f, const char *task, const json_t *answer)
+{
+    const json_t *checks = json_get(answer, "checks");
+    const json_t *reasons = json_get(answer, "reasons");
+    bool allowed = !json_is_false(json_get(answer, "allowed"));
+    size_t i, n_lines = 0;
+    const json_t *v;
+
+    fprintf(f, "%s Task '%s' is %s\n", allowed ? "✓" : "✗", task, allowed ? "ALLOWED" : "DENIED");
+
+    if (allowed) {
+        const json_t *tightest = binding_check(answer);
+        if (tightest)
+            print_tightest(f, tightest);
+        return;
+    }
+
+    /* headroom explains every refusal: the numbers behind it are the useful part. */
+    json_array_foreach(checks, i, v)
+        if (check_failed(v))
+            n_lines++;
+    json_array_foreach(reasons, i, v)
+        if (json_is_string(v) && !reason_has_check(checks, json_string_value(v)))
+            n_lines++;
+    if (n_lines == 0)
+        return;
+
+    fputs("Reasons:\n", f);
+    json_array_foreach(checks, i, v)
+        if (check_failed(v))
+            print_failed_check(f, v);
+    json_array_foreach(reasons, i, v)
+        if (json_is_string(v) && !reason_has_check(checks, json_string_value(v))) {
+            fputs("  - ", f);
+            fputs_sanitized(json_string_value(v), f);
+            fputc('\n', f);
+        }
+}
+
+/* ---- status ---- */
+
+static void status_cpu(FILE *f, const json_t *cpu)
+{
+    char a[NUM_MAX];
+    const json_t *cores = json_get(cpu, "cores");
+    double capacity;
+    size_t i;
+    const json_t *v;
+
+    fprintf(f, LABEL "%s used", "CPU:", num1(a, sizeof(a), cpu, "usage_percent", "%"));
+    if (json_get_number(cpu, "capacity_cores", &capacity))
+        fprintf(f, ", capacity %g cores", capacity);
+    fputc('\n', f);
+
+    if (!json_is_array(cores) || json_array_size(cores) == 0)
+        return;
+    json_array_foreach(cores, i, v) {
+        if (i % CORES_PER_LINE == 0)
+            fprintf(f, i == 0 ? LABEL "per core:" : LABEL "         ", "");
+        if (json_is_number(v))
+            fprintf(f, " %.0f%%", json_number_value(v));
+        else
+            fputs(" n/a", f);
+        if (i % CORES_PER_LINE == CORES_PER_LINE - 1 || i + 1 == json_array_size(cores))
+            fputc('\n', f);
+    }
+}
+
+static void status_memory(FILE *f, const json_t *mem, const json_t *cgroup)
+{
+    char a[NUM_MAX], b[NUM_MAX], c[NUM_MAX], d[NUM_MAX];
+    double limit;
+
+    fprintf(f, LABEL "%s of %s used (%s), %s available", "Memory:",
+            bytes_of(a, sizeof(a), mem, "used_bytes"), bytes_of(b, sizeof(b), mem, "total_bytes"),
+            num1(c, sizeof(c), mem, "usage_percent", "%"),
+            bytes_of(d, sizeof(d), mem, "available_bytes"));
+    if (json_get_number(cgroup, "memory_limit_bytes", &limit))
+        fprintf(f, ", cgroup limit %s", bytes_str(a, sizeof(a), limit));
+    fputc('\n', f);
+}
+
+static void status_swap(FILE *f, const json_t *swap)
+{
+    char a[NUM_MAX], b[NUM_MAX];
+    double total, used, free_bytes;
+
+    if (!json_get_number(swap, "total_bytes", &total)) {
+        fprintf(f, LABEL "n/a\n", "Swap:");
+        return;
+    }
+    if (!(total > 0)) {
+        fprintf(f, LABEL "none\n", "Swap:");
+        return;
+    }
+    if (!json_get_number(swap, "used_bytes", &used)) {
+        if (!json_get_number(swap, "free_bytes", &free_bytes)) {
+            fprintf(f, LABEL "n/a of %s used\n", "Swap:", bytes_str(b, sizeof(b), total));
+            return;
+        }
+        used = total - free_bytes;
+    }
+    fprintf(f, LABEL "%s of %s used\n", "Swap:", bytes_str(a, sizeof(a), used),
+            bytes_str(b, sizeof(b), total));
+}
+
+static void status_load(FILE *f, const json_t *load)
+{
+    const char *keys[] = { "load1", "load5", "load15" };
+
+    fprintf(f, LABEL, "Load:");
+    for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+        double v;
+        if (json_get_number(load, keys[i], &v))
+            fprintf(f, "%s%.2f", i ? " " : "", v);
+        else
+            fprintf(f, "%sn/a", i ? " " : "");
+    }
+    fputc('\n', f);
+}
+
+static void status_pressure(FILE *f, const json_t *pressure)
+{
+    const char *keys[] = { "cpu", "memory", "io" };
+    char a[NUM_MAX];
+
+    fprintf(f, LABEL, "Pressure:");
+    for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+        fprintf(f, "%s%s %s", i ? ", " : "", keys[i],
+                num1(a, sizeof(a), json_get(json_get(pressure, keys[i]), "some"), "avg10", "%"));
+    fputs(" (some, avg10)\n", f);
+}
+
+static void status_storage(FILE *f, const json_t *storage)
+{
+    char a[NUM_MAX], b[NUM_MAX], c[NUM_MAX];
+    const char *path;
+    const json_t *d;
+    bool first = true;
+
+    if (!json_is_object(storage)) {
+        fprintf(f, LABEL "n/a\n", "Storage:");
+        return;
+    }
+    if (json_object_size(storage) == 0) {
+        fprintf(f, LABEL "none\n", "Storage:");
+        return;
+    }
+    json_object_foreach((json_t *) storage, path, d) {
+        const char *error = json_get_string(d, "error");
+
+        fprintf(f, LABEL, first ? "Storage:" : "");
+        first = false;
+        fputs_sanitized(path, f);
+        if (error) {
+            fputs(": error: ", f);
+            fputs_sanitized(error, f);
+            fputc('\n', f);
+            continue;
+        }
+        fprintf(f, ": %s free of %s (%s used)\n", bytes_of(a, sizeof(a), d, "free_bytes"),
+                bytes_of(b, sizeof(b), d, "total_bytes"),
+                num1(c, sizeof(c), d, "usage_percent", "%"));
+    }
+}
+
+static void status_gpus(FILE *f, const json_t *gpus)
+{
+    char a[NUM_MAX], b[NUM_MAX], c[NUM_MAX], label[32];
+    size_t i;
+    const json_t *g;
+
+    if (!json_is_array(gpus)) {
+        fprintf(f, LABEL "n/a\n", "GPUs:");
+        return;
+    }
+    if (json_array_size(gpus) == 0) {
+        fprintf(f, LABEL "none\n", "GPUs:");
+        return;
+    }
+    json_array_foreach(gpus, i, g) {
+        json_t *index = json_get(g, "index");
+        double temp;
+
+        (void) snprintf(label, sizeof(label), "GPU %lld:",
+                        json_is_integer(index) ? (long long) json_integer_value(index) : (long long) i);
+        fprintf(f, LABEL, label);
+        fputs_sanitized(json_get_string(g, "name"), f);
+        fprintf(f, ", util %s, VRAM %s of %s", num1(a, sizeof(a), g, "usage_percent", "%"),
+                bytes_of(b, sizeof(b), g, "vram_used_bytes"),
+                bytes_of(c, sizeof(c), g, "vram_total_bytes"));
+        if (json_get_number(g, "temperature", &temp))
+            fprintf(f, ", %.0f°C\n", temp);
+        else
+            fputs(", temp n/a\n", f);
+    }
+}
+
+/* "1.0 MiB/s", or "n/a". */
+static const char *rate_of(char *buf, size_t len, const json_t *o, const char *key)
+{
+    char tmp[NUM_MAX];
+    double v;
+
+    if (!json_get_number(o, key, &v))
+        return "n/a";
+    (void) snprintf(buf, len, "%s/s", bytes_str(tmp, sizeof(tmp), v));
+    return buf;
+}
+
+static void status_rates(FILE *f, const char *label, const json_t *o, const char *name1,
+                         const char *key1, const char *name2, const char *key2)
+{
+    char a[NUM_MAX], b[NUM_MAX];
+
+    fprintf(f, LABEL "%s %s, %s %s\n", label, name1, rate_of(a, sizeof(a), o, key1), name2,
+            rate_of(b, sizeof(b), o, key2));
+}
+
+static const char *count_of(char *buf, size_t len, const json_t *o, const char *key)
+{
+    double v;
+
+    if (!json_get_number(o, key, &v))
+        return "n/a";
+    (void) snprintf(buf, len, "%.0f", v);
+    return buf;
+}
+
+void format_status(FILE *f, const json_t *status)
+{
+    char a[NUM_MAX], b[NUM_MAX], c[NUM_MAX];
+
+    status_cpu(f, json_get(status, "cpu"));
+    status_memory(f, json_get(status, "memory"), json_get(status, "cgroup"));
+    status_swap(f, json_get(status, "swap"));
+    status_load(f, json_get(status, "load"));
+    status_pressure(f, json_get(status, "pressure"));
+    status_storage(f, json_get(status, "storage"));
+    status_gpus(f, json_get(status, "gpus"));
+    status_rates(f, "Disk I/O:", json_get(status, "disk_io"), "read", "read_bytes_per_sec", "write",
+                 "write_bytes_per_sec");
+    status_rates(f, "Network:", json_get(status, "network"), "rx", "rx_bytes_per_sec", "tx",
+                 "tx_bytes_per_sec");
+    fprintf(f, LABEL "%s, threads %s, context switches %s%s\n", "Processes:",
+            count_of(a, sizeof(a), status, "processes"), count_of(b, sizeof(b), status, "threads"),
+            count_of(c, sizeof(c), status, "context_switches_per_sec"),
+            json_is_number(json_get(status, "context_switches_per_sec")) ? "/s" : "");
+}
+
+/* ---- stats ---- */
+
+static void stats_task(FILE *f, const char *name, const json_t *t)
+{
+    char a[NUM_MAX];
+    double v;
+
+    fputs("\nTask: ", f);
+    fputs_sanitized(name, f);
+    fprintf(f, "\n  Observations: %s\n", count_of(a, sizeof(a), t, "count"));
+    if (json_get_number(t, "avg_cpu_delta", &v))
+        fprintf(f, "  Avg CPU delta:  %+.2f%%\n", v);
+    else
+        fputs("  Avg CPU delta:  n/a\n", f);
+    if (json_get_number(t, "avg_mem_delta", &v))
+        fprintf(f, "  Avg Memory delta: %+.2f%%\n", v);
+    else
+        fputs("  Avg Memory delta: n/a\n", f);
+    /* As capfox, which leaves the GPU members out when they are zero. */
+    if (json_get_number(t, "avg_gpu_delta", &v) && fabs(v) > 0)
+        fprintf(f, "  Avg GPU delta:  %+.2f%%\n", v);
+    if (json_get_number(t, "avg_vram_delta", &v) && fabs(v) > 0)
+        fprintf(f, "  Avg VRAM delta: %+.2f%%\n", v);
+}
+
+void format_stats(FILE *f, const json_t *stats)
+{
+    char a[NUM_MAX];
+    const json_t *tasks = json_get(stats, "tasks");
+    const json_t *t;
+    const char *name;
+    size_t i;
+
+    fputs("=== Task Statistics ===\n", f);
+
+    if (!tasks) {
+        /* One task: GET /stats?task=NAME answers its TaskStats object alone. */
+        stats_task(f, json_get_string(stats, "task"), stats);
+        return;
+    }
+
+    fprintf(f, "Total observations: %s\n", count_of(a, sizeof(a), stats, "total_tasks"));
+    if (json_is_object(tasks)) {
+        if (json_object_size(tasks) == 0)
+            fputs("\nNo observations yet.\n", f);
+        json_object_foreach((json_t *) tasks, name, t)
+            stats_task(f, name, t);
+    } else if (json_is_array(tasks)) {
+        if (json_array_size(tasks) == 0)
+            fputs("\nNo observations yet.\n", f);
+        json_array_foreach(tasks, i, t)
+            stats_task(f, json_get_string(t, "task"), t);
+    }
+}

@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon/daemon.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "basic/fileio.h"
+#include "basic/log.h"
+#include "basic/macro.h"
+#include "basic/parse-util.h"
+#include "daemon/reload.h"
+#include "store/store.h"
+
+#define DEBUG_GPU_VRAM_BYTES (24ULL << 30) /* capfox's synthetic "Debug GPU" size */
+#define WARMUP_USEC          (100 * USEC_PER_MSEC)
+
+/* ---- the debug overlay -------------------------------------------------------------------- */
+
+static void apply_overlay(const struct api_inject *in, struct hr_snapshot *s)
+{
+    if (in->has_cpu) {
+        s->cpu_pct = in->cpu_pct;
+        for (unsigned i = 0; i < s->n_cpu_pct; i++)
+            s->cpu_core_pct[i] = in->cpu_pct;
+    }
+    if (in->has_memory && s->mem_total_bytes > 0) {
+        s->mem_used_pct = in->memory_pct;
+        s->mem_used_bytes = (uint64_t) llround((double) s->mem_total_bytes * in->memory_pct / 100.0);
+        s->mem_available_bytes = s->mem_total_bytes - MIN(s->mem_used_bytes, s->mem_total_bytes);
+    }
+    if (in->has_memory_pressure) {
+        s->psi[PSI_MEMORY].available = true;
+        s->psi[PSI_MEMORY].some.avg10 = in->memory_pressure_pct;
+    }
+    if (in->has_disk_free)
+        for (unsigned i = 0; i < s->n_disks; i++) {
+            s->disks[i].error = 0;
+            s->disks[i].free_bytes = in->disk_free_bytes;
+            if (s->disks[i].total_bytes < in->disk_free_bytes)
+                s->disks[i].total_bytes = in->disk_free_bytes;
+            s->disks[i].used_bytes = s->disks[i].total_bytes - in->disk_free_bytes;
+        }
+    if (in->has_gpu_usage || in->has_vram_usage) {
+        unsigned idx = (unsigned) in->gpu_index;
+        /* As capfox does, an index past the real GPUs adds synthetic ones up to it. */
+        while (s->n_gpus <= idx && s->n_gpus < HR_GPUS_MAX) {
+            struct hr_gpu *g = &s->gpus[s->n_gpus];
+            *g = (struct hr_gpu) { .index = s->n_gpus, .has_util = true, .vram_total_bytes = DEBUG_GPU_VRAM_BYTES };
+            (void) snprintf(g->vendor, sizeof(g->vendor), "debug");
+            (void) snprintf(g->name, sizeof(g->name), "Debug GPU");
+            (void) snprintf(g->uuid, sizeof(g->uuid), "GPU-debug-%u", s->n_gpus);
+            s->n_gpus++;
+        }
+        if (idx < s->n_gpus) {
+            struct hr_gpu *g = &s->gpus[idx];
+            if (in->has_gpu_usage) {
+                g->has_util = true;
+                g->util_pct = in->gpu_usage_pct;
+            }
+            if (in->has_vram_usage)
+                g->vram_used_bytes = (uint64_t) llround((double) g->vram_total_bytes * in->vram_usage_pct / 100.0);
+        }
+    }
+}
+
+static void history_sample_from(const struct hr_snapshot *s, struct history_sample *h)
+{
+    *h = (struct history_sample) {
+        .mono_usec = s->mono_usec,
+        .real_usec = s->real_usec,
+        .cpu_pct = s->cpu_pct,
+        .mem_used_pct = s->mem_used_pct,
+        .mem_available_bytes = s->mem_available_bytes,
+        .memory_pressure_pct = s->psi[PSI_MEMORY].available ? s->psi[PSI_MEMORY].some.avg10 : -1.0,
+        .n_gpus = MIN(s->n_gpus, (unsigned) HISTORY_GPUS_MAX),
+    };
+    for (unsigned i = 0; i < h->n_gpus; i++) {
+        const struct hr_gpu *g = &s->gpus[i];
+        h->gpu_util_pct[i] = g->has_util ? g->util_pct : 0.0;
+        h->vram_used_pct[i] = g->vram_total_bytes ? 100.0 * (double) g->vram_used_bytes / (double) g->vram_total_bytes
+                                                  : 0.0;
+    }
+}
+
+/* The decision input: smoothed CPU, memory, PSI and GPU utilization over the configured window,
+ * levels (disk, VRAM) as last read, and injected values exactly as injected. */
+static void build_view(struct daemon *d)
+{
+    const struct hr_snapshot *s = &d->snapshot;
+    struct decide_input *v = &d->view;
+    struct history_sample m;
+
+    memset(v, 0, sizeof(*v));
+    if (history_smooth(&d->history, d->config.monitoring.smoothing_samples, &m) == 0)
+        history_sample_from(s, &m);
+
+    v->cpu_pct = d->inject.has_cpu ? d->inject.cpu_pct : m.cpu_pct;
+    v->mem_used_pct = d->inject.has_memory ? d->inject.memory_pct : m.mem_used_pct;
+    v->mem_total_bytes = s->mem_total_bytes;
+    v->mem_available_bytes = s->mem_available_bytes;
+    v->has_memory_pressure = s->psi[PSI_MEMORY].available;
+    v->memory_pressure_pct = d->inject.has_memory_pressure ? d->inject.memory_pressure_pct
+                                                           : (m.memory_pressure_pct >= 0 ? m.memory_pressure_pct : 0);
+    v->n_gpus = MIN(s->n_gpus, (unsigned) DECIDE_GPUS_MAX);
+    for (unsigned i = 0; i < v->n_gpus; i++) {
+        const struct hr_gpu *g = &s->gpus[i];
+        bool injected = d->inject.has_gpu_usage && (unsigned) d->inject.gpu_index == i;
+        v->gpus[i] = (struct decide_gpu) {
+            .util_pct = injected || i >= m.n_gpus ? (g->has_util ? g->util_pct : 0.0) : m.gpu_util_pct[i],
+            .vram_used_bytes = g->vram_used_bytes,
+            .vram_total_bytes = g->vram_total_bytes,
+            .lost = g->lost,
+        };
+    }
+    v->n_disks = MIN(s->n_disks, (unsigned) DECIDE_DISKS_MAX);
+    for (unsigned i = 0; i < v->n_disks; i++)
+        v->disks[i] = (struct decide_disk) {
+            .path = s->disks[i].path,
+            .error = s->disks[i].error,
+            .free_bytes = s->disks[i].free_bytes,
+            .total_bytes = s->disks[i].total_bytes,
+        };
+}
+
+static void refresh_derived(struct daemon *d)
+{
+    d->snapshot = d->raw;
+    apply_overlay(&d->inject, &d->snapshot);
+    build_view(d);
+}
+
+/* ---- notify observations ------------------------------------------------------------------ */
+
+static void finish_observation(struct daemon *d, struct pending_observation *p, usec_t now)
+{
+    struct observation o = { 0 };
+
+    (void) snprintf(o.task, sizeof(o.task), "%s", p->task);
+    o.complexity = p->complexity;
+    o.started_ms = (int64_t) (p->start_real_usec / USEC_PER_MSEC);
+    o.window_ms = (int64_t) ((MIN(now, p->window.end_mono_usec) - p->window.start_mono_usec) / USEC_PER_MSEC);
+    observe_window_result(&p->window, &o.cpu_delta_pct, &o.mem_delta_pct, &o.gpu_delta_pct, &o.vram_delta_pct);
+    o.overlapped = p->window.overlaps > 0;
+    (void) snprintf(o.source, sizeof(o.source), "notify");
+
+    int r = store_add_observation(d->store, &o, d->config.learning.observations_per_task,
+                                  d->config.learning.max_task_types);
+    if (r < 0) {
+        d->api.counters.observations_failed_total++;
+        log_warning_errno(r, "Failed to store the observation of task '%s': %s, dropping it", p->task,
+                          store_last_error(d->store));
+        return;
+    }
+    d->api.counters.observations_total++;
+}
+
+static void feed_observations(struct daemon *d, const struct history_sample *hs, usec_t now)
+{
+    unsigned kept = 0;
+
+    for (unsigned i = 0; i < d->n_pending; i++) {
+        struct pending_observation *p = &d->pending[i];
+        observe_window_feed(&p->window, hs);
+        if (observe_window_done(&p->window, now)) {
+            finish_observation(d, p, now);
+            continue;
+        }
+        if (kept != i)
+            d->pending[kept] = *p;
+        kept++;
+    }
+    d->n_pending = kept;
+    d->api.pending_observations = kept;
+}
+
+static int hook_notify(void *userdata, const char *task, double complexity)
+{
+    struct daemon *d = userdata;
+    usec_t now = now_usec(CLOCK_MONOTONIC);
+
+    if (d->n_pending >= d->config.learning.max_pending)
+        return -EAGAIN;
+    if (d->n_pending == d->cap_pending) {
+        unsigned ncap = d->cap_pending ? d->cap_pending * 2 : 16;
+        if (ncap > d->config.learning.max_pending)
+            ncap = d->config.learning.max_pending;
+        struct pending_observation *n = realloc(d->pending, (size_t) ncap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        d->pending = n;
+        d->cap_pending = ncap;
+    }
+
+    struct pending_observation *p = &d->pending[d->n_pending];
+    memset(p, 0, sizeof(*p));
+    (void) snprintf(p->task, sizeof(p->task), "%s", task);
+    p->complexity = complexity;
+    p->start_real_usec = now_usec(CLOCK_REALTIME);
+    observe_window_start(&p->window, history_peek(&d->history, 0), now,
+                         (usec_t) d->config.learning.observation_delay_sec * USEC_PER_SEC);
+
+    /* Windows that overlap measure each other's load too: mark both sides so the learning layer
+     * can weigh or skip them. */
+    for (unsigned i = 0; i < d->n_pending; i++) {
+        d->pending[i].window.overlaps++;
+        p->window.overlaps++;
+    }
+    d->n_pending++;
+    d->api.pending_observations = d->n_pending;
+    return 0;
+}
+
+static int hook_inject(void *userdata, const struct api_inject *in)
+{
+    struct daemon *d = userdata;
+    struct api_inject *o = &d->inject;
+
+#define MERGE(flag, field)                                                                                   \
+    do {                                                                                                     \
+        if (in->flag) {                                                                                      \
+            o->flag = true;                                                                                  \
+            o->field = in->field;                                                                            \
+        }                                                                                                    \
+    } while (0)
+    MERGE(has_cpu, cpu_pct);
+    MERGE(has_memory, memory_pct);
+    MERGE(has_memory_pressure, memory_pressure_pct);
+    MERGE(has_disk_free, disk_free_bytes);
+    if (in->has_gpu_usage || in->has_vram_usage) {
+        if (o->gpu_index != in->gpu_index) {
+            o->has_gpu_usage = o->has_vram_usage = false;
+            o->gpu_index = in->gpu_index;
+        }
+        MERGE(has_gpu_usage, gpu_usage_pct);
+        MERGE(has_vram_usage, vram_usage_pct);
+    }
+#undef MERGE
+    refresh_derived(d);
+    log_info("Debug overlay updated (cpu %s, memory %s, gpu %s, vram %s, disk %s, pressure %s)",
+             o->has_cpu ? "set" : "-", o->has_memory ? "set" : "-", o->has_gpu_usage ? "set" : "-",
+             o->has_vram_usage ? "set" : "-", o->has_disk_free ? "set" : "-", o->has_memory_pressure ? "set" : "-");
+    return 0;
+}
+
+static void hook_inject_clear(void *userdata)
+{
+    struct daemon *d = userdata;
+
+    d->inject = (struct api_inject) { 0 };
+    refresh_derived(d);
+    log_info("Debug overlay cleared");
+}
+
+/* ---- sampling ------------------------------------------------------------------------------ */
+
+static double cpu_seconds_self(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+        return 0;
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static void take_sample(struct daemon *d, usec_t now)
+{
+    double t0 = cpu_seconds_self();
+    struct hr_snapshot *next = &d->snapshot; /* reuse as scratch: rebuilt from raw below */
+
+    int r = sampler_sample(d->sampler, now, now_usec(CLOCK_REALTIME), next);
+    if (r < 0) {
+        d->api.counters.sample_errors_total++;
+        log_warning_errno(r, "Sampling failed, keeping the previous sample: %m");
+        refresh_derived(d);
+        return;
+    }
+    if (d->gpus) {
+        int n = gpu_probe_sample(d->gpus, next->gpus, HR_GPUS_MAX);
+        next->n_gpus = n > 0 ? (unsigned) n : 0;
+    }
+    next->seq = d->raw.seq + 1;
+    d->raw = *next;
+    d->api.counters.samples_total++;
+
+    refresh_derived(d);
+    struct history_sample hs;
+    history_sample_from(&d->snapshot, &hs);
+    history_push(&d->history, &hs);
+    build_view(d);
+    feed_observations(d, &hs, now);
+
+    if (d->raw.valid && !d->api.ready) {
+        d->api.ready = true;
+        if (!d->notified_ready) {
+            (void) sd_notify(0, "READY=1\nSTATUS=Answering");
+            d->notified_ready = true;
+            log_info("Ready: first complete sample taken");
+        }
+    }
+    d->api.counters.last_sample_seconds = cpu_seconds_self() - t0;
+}
+
+static int on_tick(struct loop_source *s, usec_t now, uint64_t missed, void *userdata)
+{
+    struct daemon *d = userdata;
+
+    if (missed > 0)
+        log_debug("Sampling fell %llu ticks behind", (unsigned long long) missed);
+    take_sample(d, now);
+    return 0;
+}
+
+/* Housekeeping every 10 minutes: checkpoint the WAL so it does not grow, refresh the planner's
+ * statistics. Cheap when there is nothing to do. */
+#define MAINTAIN_PERIOD_USEC (600 * USEC_PER_SEC)
+
+static int on_maintain(struct loop_source *s, usec_t now, uint64_t missed, void *userdata)
+{
+    struct daemon *d = userdata;
+    int r = store_maintain(d->store);
+    if (r < 0 && r != -EBUSY)
+        log_warning_errno(r, "Database maintenance failed, ignoring: %s", store_last_error(d->store));
+    return 0;
+}
+
+static int on_signal(struct loop_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+    struct daemon *d = userdata;
+
+    switch (si->ssi_signo) {
+    case SIGTERM:
+    case SIGINT:
+        log_info("Received %s, stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        (void) sd_notify(0, "STOPPING=1");
+        loop_exit(d->loop, SERVE_EXIT_OK);
+        break;
+    case SIGHUP:
+        daemon_reload(d);
+        break;
+    }
+    return 0;
+}
+
+/* ---- start-up ------------------------------------------------------------------------------ */
+
+static int open_store(struct daemon *d)
+{
+    char path[PATH_MAX];
+    int r = mkdir_p(d->opts.state_dir, 0750);
+    if (r < 0)
+        return log_error_errno(r, "Failed to create the state directory '%s': %m", d->opts.state_dir);
+    if (snprintf(path, sizeof(path), "%s/headroom.db", d->opts.state_dir) >= (int) sizeof(path))
+        return log_error_errno(-ENAMETOOLONG, "State directory path too long: '%s'", d->opts.state_dir);
+    r = store_open(path, &d->store);
+    if (r < 0)
+        return log_error_errno(r, "Failed to open the database '%s': %m", path);
+    return 0;
+}
+
+int daemon_make_sampler(struct daemon *d, struct sampler **ret)
+{
+    const char *paths[HR_DISKS_MAX];
+
+    for (unsigned i = 0; i < d->config.monitoring.n_paths; i++)
+        paths[i] = d->config.monitoring.paths[i];
+    struct sampler_options so = {
+        .root_fd = d->root_fd,
+        .n_paths = d->config.monitoring.n_paths,
+        .paths = paths,
+    };
+    return sampler_new(&so, ret);
+}
+
+static int start_listeners(struct daemon *d)
+{
+    struct http_server_options ho = {
+        .max_connections = d->config.server.max_connections,
+        .connection_timeout_sec = d->config.server.connection_timeout_sec,
+        .max_body_bytes = (size_t) d->config.server.max_body_bytes,
+        .handler = api_handle,
+        .userdata = &d->api,
+    };
+    bool auth = d->config.auth.enabled || d->config.auth.token[0];
+    int r;
+
+    r = http_server_new(d->loop, &ho, &d->http);
+    if (r < 0)
+        return log_error_errno(r, "Failed to set up the HTTP server: %m") , SERVE_EXIT_OSERR;
+
+    for (unsigned i = 0; i < d->opts.n_listen; i++) {
+        const struct config_listen *l = &d->opts.listen[i];
+        if (!address_is_loopback(l->host)) {
+            if (!auth) {
+                log_error("Refusing to listen on %s:%u: it is reachable from other machines and no auth is "
+                          "configured (set auth.token, or auth.enabled with auth.user and auth.password, or "
+                          "listen on 127.0.0.1)", l->host, l->port);
+                return SERVE_EXIT_CONFIG;
+            }
+            d->tcp_public = true;
+        }
+    }
+
+    for (unsigned i = 0; i < d->opts.n_listen; i++) {
+        const struct config_listen *l = &d->opts.listen[i];
+        unsigned port;
+        r = http_server_listen_tcp(d->http, l->host, l->port, &port);
+        if (r < 0) {
+            log_error_errno(r, "Failed to listen on %s:%u: %m", l->host, l->port);
+            return r == -EADDRINUSE ? SERVE_EXIT_UNAVAILABLE : SERVE_EXIT_OSERR;
+        }
+        log_info("Listening on http://%s%s%s:%u", strchr(l->host, ':') ? "[" : "", l->host,
+                 strchr(l->host, ':') ? "]" : "", port);
+        if (d->n_tcp == 0) {
+            /* The first TCP port goes to <state>/port, so that tests and scripts that asked for
+             * port 0 learn which one they got. */
+            char path[PATH_MAX], buf[16];
+            int n = snprintf(buf, sizeof(buf), "%u\n", port);
+            if (snprintf(path, sizeof(path), "%s/port", d->opts.state_dir) < (int) sizeof(path)) {
+                r = write_file_atomic(path, buf, (size_t) n, 0644);
+                if (r < 0)
+                    log_warning_errno(r, "Failed to write '%s', ignoring: %m", path);
+            }
+        }
+        d->n_tcp++;
+    }
+
+    if (d->opts.socket_path[0]) {
+        r = http_server_listen_unix(d->http, d->opts.socket_path, d->config.server.socket_mode);
+        if (r < 0) {
+            log_error_errno(r, "Failed to listen on the Unix socket '%s': %m%s", d->opts.socket_path,
+                            r == -EADDRINUSE ? " (another headroom is serving it)" : "");
+            return r == -EADDRINUSE ? SERVE_EXIT_UNAVAILABLE : SERVE_EXIT_OSERR;
+        }
+        log_info("Listening on unix:%s (mode %04o)", d->opts.socket_path, d->config.server.socket_mode);
+    }
+    return 0;
+}
+
+int daemon_start(struct daemon *d, const struct daemon_options *opts, const struct config *config)
+{
+    static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
+    int r;
+
+    memset(d, 0, sizeof(*d));
+    d->root_fd = -EBADF;
+    d->opts = *opts;
+    d->config = *config;
+    d->api.config = &d->config;
+    d->api.snapshot = &d->snapshot;
+    d->api.history = &d->history;
+    d->api.view = &d->view;
+    d->api.inject = &d->inject;
+    d->api.started_mono_usec = now_usec(CLOCK_MONOTONIC);
+    d->api.sources = d->sources;
+    d->api.hooks = (struct api_hooks) {
+        .notify = hook_notify,
+        .inject = hook_inject,
+        .inject_clear = hook_inject_clear,
+        .userdata = d,
+    };
+
+    d->root_fd = open(opts->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (d->root_fd < 0)
+        return log_error_errno(negative_errno(), "Failed to open the root directory '%s': %m", opts->root),
+               SERVE_EXIT_OSERR;
+
+    r = history_init(&d->history, d->config.monitoring.history_samples);
+    if (r < 0)
+        return log_error_errno(r, "Failed to allocate the history: %m"), SERVE_EXIT_OSERR;
+
+    r = daemon_make_sampler(d, &d->sampler);
+    if (r < 0)
+        return log_error_errno(r, "Failed to open the metric sources below '%s': %m", opts->root),
+               SERVE_EXIT_OSERR;
+
+    if (d->config.monitoring.gpu) {
+        struct gpu_probe_options go = { .root_fd = d->root_fd, .nvidia = true, .amd = true };
+        r = gpu_probe_new(&go, &d->gpus);
+        if (r < 0)
+            return log_error_errno(r, "Failed to set up GPU monitoring: %m"), SERVE_EXIT_OSERR;
+    }
+    (void) snprintf(d->sources, sizeof(d->sources), "%s; gpu: %s", sampler_describe(d->sampler),
+                    d->gpus ? gpu_probe_describe(d->gpus) : "off");
+    log_info("Sources: %s", d->sources);
+
+    if (open_store(d) < 0)
+        return SERVE_EXIT_CANTCREAT;
+    d->api.store = d->store;
+
+    r = loop_new(&d->loop);
+    if (r < 0)
+        return log_error_errno(r, "Failed to create the event loop: %m"), SERVE_EXIT_OSERR;
+    r = loop_add_signals(d->loop, signals, ELEMENTSOF(signals), on_signal, d, &d->signals);
+    if (r < 0)
+        return log_error_errno(r, "Failed to set up signal handling: %m"), SERVE_EXIT_OSERR;
+
+    /* The first reading now, the second after a short warm-up so that CPU usage (a delta) is known
+     * well before the first full interval; then the regular grid. */
+    usec_t now = now_usec(CLOCK_MONOTONIC);
+    take_sample(d, now);
+    usec_t period = (usec_t) d->config.monitoring.interval_ms * USEC_PER_MSEC;
+    r = loop_add_timer(d->loop, now + MIN(WARMUP_USEC, period), period, on_tick, d, &d->tick);
+    if (r < 0)
+        return log_error_errno(r, "Failed to set up the sampling timer: %m"), SERVE_EXIT_OSERR;
+
+    r = loop_add_timer(d->loop, now + MAINTAIN_PERIOD_USEC, MAINTAIN_PERIOD_USEC, on_maintain, d, NULL);
+    if (r < 0)
+        return log_error_errno(r, "Failed to set up the maintenance timer: %m"), SERVE_EXIT_OSERR;
+
+    r = start_listeners(d);
+    if (r != 0)
+        return r;
+    return SERVE_EXIT_OK;
+}
+
+int daemon_run(struct daemon *d)
+{
+    int r = loop_run(d->loop);
+    if (r < 0) {
+        log_error_errno(r, "Event loop failed: %m");
+        return SERVE_EXIT_FAILURE;
+    }
+    return r;
+}
+
+void daemon_stop(struct daemon *d)
+{
+    usec_t now = now_usec(CLOCK_MONOTONIC);
+
+    /* Acknowledged notifications are not dropped: store them with the window they had. */
+    for (unsigned i = 0; i < d->n_pending && d->store; i++)
+        finish_observation(d, &d->pending[i], now);
+    d->n_pending = 0;
+    free(d->pending);
+    d->pending = NULL;
+
+    d->http = http_server_free(d->http);
+    d->loop = loop_free(d->loop);
+    d->store = store_free(d->store);
+    d->sampler = sampler_free(d->sampler);
+    d->gpus = gpu_probe_free(d->gpus);
+    history_done(&d->history);
+    if (d->root_fd >= 0)
+        (void) close(d->root_fd);
+    d->root_fd = -EBADF;
+}

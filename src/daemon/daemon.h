@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The running daemon: owns the loop, the sampler, the GPU probe, the history, the store, the HTTP
+ * server, the notify observations and the debug overlay, and ties them together on each tick. */
+
+#include <stdbool.h>
+
+#include "api/api.h"
+#include "basic/parse-util.h"
+#include "config/config.h"
+#include "gpu/gpu.h"
+#include "loop/loop.h"
+#include "metrics/sampler.h"
+#include "model/history.h"
+#include "model/observe.h"
+
+#define DAEMON_LISTEN_MAX 8
+
+/* Exit codes of "headroom serve" (man/headroom-serve.8.md), sysexits-style where one fits. */
+enum serve_exit {
+    SERVE_EXIT_OK = 0,
+    SERVE_EXIT_FAILURE = 1,      /* a runtime failure after start-up */
+    SERVE_EXIT_USAGE = 2,        /* bad command line */
+    SERVE_EXIT_UNAVAILABLE = 69, /* the socket or port is already served by someone else */
+    SERVE_EXIT_OSERR = 71,       /* cannot open /proc, bind, create the loop... */
+    SERVE_EXIT_CANTCREAT = 73,   /* cannot create the state directory or open the database */
+    SERVE_EXIT_CONFIG = 78,      /* invalid configuration, or an unsafe one (open port, no auth) */
+};
+
+struct daemon_options {
+    char config_path[CONFIG_STRING_MAX];   /* "" = built-in defaults */
+    char state_dir[CONFIG_STRING_MAX];
+    char socket_path[CONFIG_STRING_MAX];   /* "" = no Unix socket */
+    unsigned n_listen;
+    struct config_listen listen[DAEMON_LISTEN_MAX];
+    char root[CONFIG_STRING_MAX];
+};
+
+struct pending_observation {
+    char task[TASK_NAME_MAX + 1];
+    double complexity;
+    usec_t start_real_usec;
+    struct observe_window window;
+};
+
+struct daemon {
+    struct daemon_options opts;
+    struct config config;
+
+    int root_fd;
+    struct loop *loop;
+    struct loop_source *tick;
+    struct loop_source *signals;
+    struct sampler *sampler;
+    struct gpu_probe *gpus;
+    struct store *store;
+    struct http_server *http;
+
+    struct hr_snapshot raw;         /* the last sample as read */
+    struct hr_snapshot snapshot;    /* raw with the debug overlay applied: what the API shows */
+    struct history history;
+    struct decide_input view;       /* what decisions are made on */
+    struct api_inject inject;
+    struct api api;
+    bool notified_ready;
+    unsigned n_tcp;
+    bool tcp_public;                /* a TCP listener is not on loopback */
+
+    struct pending_observation *pending;
+    unsigned n_pending, cap_pending;
+
+    char sources[512];
+};
+
+/* Sets up everything from opts and the loaded config; returns a serve_exit code (0 on success),
+ * having logged the cause. */
+int daemon_start(struct daemon *d, const struct daemon_options *opts, const struct config *config);
+
+/* Runs until SIGTERM/SIGINT. Returns a serve_exit code. */
+int daemon_run(struct daemon *d);
+
+/* Closes pending observations (stored with the window they had), the listeners and the store. */
+void daemon_stop(struct daemon *d);

@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: MIT */
+
+/* Observations and the per-task moving averages learnt from them. */
+
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+#include "store/store-internal.h"
+
+static bool source_ok(const char *src, size_t n)
+{
+    size_t len = strnlen(src, n);
+
+    if (len >= n)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = src[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+static int validate_observation(struct store *s, const struct observation *o)
+{
+    const double deltas[] = { o->cpu_delta_pct, o->mem_delta_pct, o->gpu_delta_pct,
+                              o->vram_delta_pct };
+
+    if (!store_task_name_ok(o->task, sizeof(o->task)))
+        return store_refuse(s, -EINVAL, "invalid task name");
+    if (!source_ok(o->source, sizeof(o->source)))
+        return store_refuse(s, -EINVAL, "invalid observation source");
+    if (!isfinite(o->complexity))
+        return store_refuse(s, -EINVAL, "complexity is not a finite number");
+    for (size_t i = 0; i < ELEMENTSOF(deltas); i++)
+        if (isinf(deltas[i]))
+            return store_refuse(s, -EINVAL, "a resource delta is infinite");
+    if (o->window_ms < 0 || o->started_ms > INT64_MAX - o->window_ms)
+        return store_refuse(s, -EINVAL, "invalid observation window");
+    if (o->disk_written_bytes > (uint64_t) INT64_MAX &&
+        o->disk_written_bytes != STORE_BYTES_UNKNOWN)
+        return store_refuse(s, -EINVAL, "disk_written_bytes out of range");
+    return 0;
+}
+
+/* NAN means "not measured" in the structs and NULL in the tables. (SQLite would turn a bound NaN
+ * into NULL anyway; saying so explicitly keeps the mapping in one place.) */
+static int bind_maybe_double(sqlite3_stmt *st, int idx, double v)
+{
+    return isnan(v) ? sqlite3_bind_null(st, idx) : sqlite3_bind_double(st, idx, v);
+}
+
+static double column_maybe_double(sqlite3_stmt *st, int col)
+{
+    return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
+}
+
+/* Copies a text column into a fixed buffer; a value that does not fit, holds a NUL, or is NULL can
+ * only come from a damaged or foreign file. */
+static int column_string(struct store *s, sqlite3_stmt *st, int col, char *buf, size_t len)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    size_t n = (size_t) sqlite3_column_bytes(st, col);
+
+    if (!t) {
+        if (sqlite3_errcode(s->db) == SQLITE_NOMEM)
+            return -ENOMEM;
+        return store_refuse(s, -EBADMSG, "unexpected NULL in column %d", col);
+    }
+    if (n >= len || memchr(t, '\0', n))
+        return store_refuse(s, -EBADMSG, "over-long text in column %d", col);
+    memcpy(buf, t, n);
+    buf[n] = '\0';
+    return 0;
+}
+
+/* Columns as listed in STATS_COLUMNS (store.c). */
+static int read_stats_row(struct store *s, sqlite3_stmt *st, struct task_stats *ret)
+{
+    struct task_stats t = {};
+    int64_t count;
+    int r;
+
+    r = column_string(s, st, 0, t.task, sizeof(t.task));
+    if (r < 0)
+        return r;
+    count = sqlite3_column_int64(st, 1);
+    if (count < 0)
+        return store_refuse(s, -EBADMSG, "negative observation count");
+    t.count = (uint64_t) count;
+    t.avg_cpu_delta = column_maybe_double(st, 2);
+    t.avg_mem_delta = column_maybe_double(st, 3);
+    t.avg_gpu_delta = column_maybe_double(st, 4);
+    t.avg_vram_delta = column_maybe_double(st, 5);
+    t.updated_ms = sqlite3_column_int64(st, 6);
+
+    *ret = t;
+    return 0;
+}
+
+/* Columns as listed in OBS_COLUMNS (store.c). */
+static int read_observation_row(struct store *s, sqlite3_stmt *st, struct observation *ret)
+{
+    struct observation o = {};
+    int64_t disk;
+    int r;
+
+    r = column_string(s, st, 0, o.task, sizeof(o.task));
+    if (r < 0)
+        return r;
+    o.complexity = sqlite3_column_double(st, 1);
+    o.started_ms = sqlite3_column_int64(st, 2);
+    o.window_ms = sqlite3_column_int64(st, 3);
+    o.cpu_delta_pct = column_maybe_double(st, 4);
+    o.mem_delta_pct = column_maybe_double(st, 5);
+    o.gpu_delta_pct = column_maybe_double(st, 6);
+    o.vram_delta_pct = column_maybe_double(st, 7);
+    if (sqlite3_column_type(st, 8) == SQLITE_NULL)
+        o.disk_written_bytes = STORE_BYTES_UNKNOWN;
+    else {
+        disk = sqlite3_column_int64(st, 8);
+        if (disk < 0)
+            return store_refuse(s, -EBADMSG, "negative disk_written_bytes");
+        o.disk_written_bytes = (uint64_t) disk;
+    }
+    o.overlapped = sqlite3_column_int64(st, 9) != 0;
+    r = column_string(s, st, 10, o.source, sizeof(o.source));
+    if (r < 0)
+        return r;
+
+    *ret = o;
+    return 0;
+}
+
+/* Returns 0 with *ret filled, -ENOENT, or another -errno. */
+static int stats_get(struct store *s, const char *task, struct task_stats *ret)
+{
+    _cleanup_stmt_reset_ sqlite3_stmt *st = s->stmts[STORE_STMT_STATS_GET];
+    int rc, r;
+
+    rc = sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK)
+        return store_fail(s, rc, "bind task");
+    r = store_step(s, st, "read task statistics");
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return -ENOENT;
+    return read_stats_row(s, st, ret);
+}
+
+static int stats_put(struct store *s, const struct task_stats *t)
+{
+    _cleanup_stmt_reset_ sqlite3_stmt *st = s->stmts[STORE_STMT_STATS_PUT];
+    int rc, r;
+
+    rc = sqlite3_bind_text(st, 1, t->task, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, (int64_t) t->count);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 3, t->avg_cpu_delta);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 4, t->avg_mem_delta);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 5, t->avg_gpu_delta);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 6, t->avg_vram_delta);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 7, t->updated_ms);
+    if (rc != SQLITE_OK)
+        return store_fail(s, rc, "bind task statistics");
+    r = store_step(s, st, "write task statistics");
+    return r < 0 ? r : 0;
+}
+
+static int observation_insert(struct store *s, const struct observation *o, const char *source)
+{
+    _cleanup_stmt_reset_ sqlite3_stmt *st = s->stmts[STORE_STMT_OBS_INSERT];
+    int rc, r;
+
+    rc = sqlite3_bind_text(st, 1, o->task, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_double(st, 2, o->complexity);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 3, o->started_ms);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 4, o->window_ms);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 5, o->cpu_delta_pct);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 6, o->mem_delta_pct);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 7, o->gpu_delta_pct);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 8, o->vram_delta_pct);
+    if (rc == SQLITE_OK)
+        rc = o->disk_written_bytes == STORE_BYTES_UNKNOWN
+                     ? sqlite3_bind_null(st, 9)
+                     : sqlite3_bind_int64(st, 9, (int64_t) o->disk_written_bytes);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int(st, 10, o->overlapped ? 1 : 0);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 11, source, -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK)
+        return store_fail(s, rc, "bind observation");
+    r = store_step(s, st, "insert observation");
+    return r < 0 ? r : 0;
+}
+
+static int observation_prune(struct store *s, const char *task, unsigned keep)
+{
+    _cleanup_stmt_reset_ sqlite3_stmt *st = s->stmts[STORE_STMT_OBS_PRUNE];
+    int rc, r;
+
+    rc = sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, (int64_t) keep);
+    if (rc != SQLITE_OK)
+        return store_fail(s, rc, "bind prune");
+    r = store_step(s, st, "prune observations");
+    return r < 0 ? r : 0;
+}
+
+/* Runs a "SELECT count(*)" statement, binding task as ?1 when it is not NULL. */
+static int count_rows(struct store *s, enum store_stmt id, const char *task, uint64_t *ret)
+{
+    _cleanup_stmt_reset_ sqlite3_stmt *st = s->stmts[id];
+    int64_t n;
+    int rc, r;
+
+    if (task) {
+        rc = sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+        if (rc != SQLITE_OK)
+            return store_fail(s, rc, "bind task");
+    }
+    r = store_step(s, st, "count rows");
+    if (r < 0)
+        return r;
+    n = r > 0 ? sqlite3_column_int64(st, 0) : 0;
+    if (n < 0)
+        return store_refuse(s, -EBADMSG, "negative row count");
+    *ret = (uint64_t) n;
+    return 0;
+}
+
+/* capfox's moving average: the first value is taken as is, later ones are blended in with weight
+ * STORE_EMA_ALPHA. A NAN value (not measured) leaves the average as it was. */
+static double ema_update(double avg, double value)
+{
+    if (isnan(value))
+        return avg;
+    if (isnan(avg))
+        return value;
+    return STORE_EMA_ALPHA * value + (1.0 - STORE_EMA_ALPHA) * avg;
+}
+
+int store_add_observation(struct store *s,
+                          const struct observation *o,
+                          unsigned keep_per_task,
+                          unsigned max_task_types)
+{
+    _cleanup_(store_rollbackp) struct store *txn = NULL;
+    struct task_stats t;
+    const char *source;
+    int r;
+
+    assert(s);
+    assert(o);
+    assert(!s->in_callback);
+
+    r = validate_observation(s, o);
+    if (r < 0)
+        return r;
+    if (keep_per_task == 0 || max_task_types == 0)
+        return store_refuse(s, -EINVAL, "keep_per_task and max_task_types must be positive");
+    source = o->source[0] ? o->source : STORE_SOURCE_DEFAULT;
+
+    r = store_begin(s);
+    if (r < 0)
+        return r;
+    txn = s;
+
+    r = stats_get(s, o->task, &t);
+    if (r == -ENOENT) {
+        uint64_t types;
+
+        r = count_rows(s, STORE_STMT_STATS_COUNT, NULL, &types);
+        if (r < 0)
+            return r;
+        if (types >= max_task_types)
+            return store_refuse(s, -ENOSPC, "already %u task types, the configured maximum",
+                                max_task_types);
+        t = (struct task_stats){
+            .count = 0,
+            .avg_cpu_delta = NAN,
+            .avg_mem_delta = NAN,
+            .avg_gpu_delta = NAN,
+            .avg_vram_delta = NAN,
+        };
+        /* Valid and NUL-terminated within the same size, checked above. */
+        memcpy(t.task, o->task, sizeof(t.task));
+    } else if (r < 0)
+        return r;
+
+    r = observation_insert(s, o, source);
+    if (r < 0)
+        return r;
+
+    if (t.count < (uint64_t) INT64_MAX)
+        t.count++;
+    t.avg_cpu_delta = ema_update(t.avg_cpu_delta, o->cpu_delta_pct);
+    t.avg_mem_delta = ema_update(t.avg_mem_delta, o->mem_delta_pct);
+    t.avg_gpu_delta = ema_update(t.avg_gpu_delta, o->gpu_delta_pct);
+    t.avg_vram_delta = ema_update(t.avg_vram_delta, o->vram_delta_pct);
+    t.updated_ms = o->started_ms + o->window_ms;
+    r = stats_put(s, &t);
+    if (r < 0)
+        return r;
+
+    r = observation_prune(s, o->task, keep_per_task);
+    if (r < 0)
+        return r;
+
+    r = store_commit(s);
+    if (r < 0)
+        return r;
+    txn = NULL;
+    return 0;
+}
+
+int store_get_task_stats(struct store *s, const char *task, struct task_stats *ret)
+{
+    assert(s);
+    assert(ret);
+    assert(!s->in_callback);
+
+    if (!task_name_is_valid(task))
+        return store_refuse(s, -EINVAL, "invalid task name");
+    return stats_get(s, task, ret);
+}
+
+int store_foreach_task_stats(struct store *s,
+                             int (*cb)(const struct task_stats *st, void *userdata),
+                             void *userdata)
+{
+    _cleanup_stmt_reset_ sqlite3_stmt *st = NULL;
+    int n = 0, r;
+
+    assert(s);
+    assert(cb);
+    assert(!s->in_callback);
+
+    st = s->stmts[STORE_STMT_STATS_ALL];
+    for (;;) {
+        struct task_stats t;
+
+        r = store_step(s, st, "list task statistics");
+        if (r < 0)
+            return r;
+        if (r == 0)
+            break;
+        r = read_stats_row(s, st, &t);
+        if (r < 0)
+            return r;
+
+        s->in_callback = true;
+        r = cb(&t, userdata);
+        s->in_callback = false;
+        if (r < 0)
+            return r;
+        if (n < INT_MAX)
+            n++;
+    }
+    return n;
+}
+
+int store_count_observations(struct store *s, const char *task, uint64_t *ret)
+{
+    assert(s);
+    assert(ret);
+    assert(!s->in_callback);
+
+    if (!task)
+        return count_rows(s, STORE_STMT_OBS_COUNT_ALL, NULL, ret);
+    if (!task_name_is_valid(task))
+        return store_refuse(s, -EINVAL, "invalid task name");
+    return count_rows(s, STORE_STMT_OBS_COUNT_TASK, task, ret);
+}
+
+int store_foreach_observation(struct store *s,
+                              const char *task,
+                              unsigned limit,
+                              int (*cb)(const struct observation *o, void *userdata),
+                              void *userdata)
+{
+    _cleanup_stmt_reset_ sqlite3_stmt *st = NULL;
+    int n = 0, rc, r;
+
+    assert(s);
+    assert(cb);
+    assert(!s->in_callback);
+
+    if (task && !task_name_is_valid(task))
+        return store_refuse(s, -EINVAL, "invalid task name");
+    if (limit == 0)
+        return store_refuse(s, -EINVAL, "observation limit must be positive");
+
+    if (task) {
+        st = s->stmts[STORE_STMT_OBS_LIST_TASK];
+        rc = sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_int64(st, 2, (int64_t) limit);
+    } else {
+        st = s->stmts[STORE_STMT_OBS_LIST_ALL];
+        rc = sqlite3_bind_int64(st, 1, (int64_t) limit);
+    }
+    if (rc != SQLITE_OK)
+        return store_fail(s, rc, "bind observation query");
+
+    for (;;) {
+        struct observation o;
+
+        r = store_step(s, st, "list observations");
+        if (r < 0)
+            return r;
+        if (r == 0)
+            break;
+        r = read_observation_row(s, st, &o);
+        if (r < 0)
+            return r;
+
+        s->in_callback = true;
+        r = cb(&o, userdata);
+        s->in_callback = false;
+        if (r < 0)
+            return r;
+        if (n < INT_MAX)
+            n++;
+    }
+    return n;
+}

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cli/format.h"
+
+enum kind { ASK, STATUS, STATS };
+
+/* Formats the JSON text and compares the whole output. */
+static void expect(enum kind kind, const char *task, const char *json, const char *expected)
+{
+    json_error_t e;
+    json_t *j = json_loads(json, JSON_DECODE_ANY, &e);
+    char *out = NULL;
+    size_t n = 0;
+    FILE *f;
+
+    if (!j)
+        fail_msg("bad test JSON: %s (line %d col %d)", e.text, e.line, e.column);
+    f = open_memstream(&out, &n);
+    assert_non_null(f);
+    if (kind == ASK)
+        format_ask(f, task, j);
+    else if (kind == STATUS)
+        format_status(f, j);
+    else
+        format_stats(f, j);
+    assert_int_equal(fclose(f), 0);
+    assert_string_equal(out, expected);
+    free(out);
+    json_decref(j);
+}
+
+static const char denied[] =
+        "{\"allowed\":false,\"task\":\"encode\",\"reasons\":[\"memory_overload\",\"storage_low\"],"
+        "\"binding\":\"memory\",\"checks\":["
+        "{\"resource\":\"cpu\",\"unit\":\"percent\",\"current\":12.5,\"need\":0,\"projected\":12.5,"
+        "\"threshold\":80,\"headroom\":67.5,\"ok\":true},"
+        "{\"resource\":\"memory\",\"unit\":\"percent\",\"current\":83.0,\"need\":33.3,"
+        "\"projected\":116.3,\"threshold\":85,\"headroom\":-31.3,\"ok\":false,"
+        "\"need_bytes\":8589934592,\"total_bytes\":25769803776},"
+        "{\"resource\":\"memory_pressure\",\"unit\":\"percent\",\"current\":0.0,\"need\":0.0,"
+        "\"projected\":0.0,\"threshold\":20.0,\"headroom\":20.0,\"ok\":true},"
+        "{\"resource\":\"storage\",\"path\":\"/\",\"unit\":\"bytes\",\"current\":5368709120,"
+        "\"need\":0,\"projected\":5368709120,\"threshold\":10737418240,\"headroom\":-5368709120,"
+        "\"ok\":false}],"
+        "\"gpu\":null,\"sampled_at\":\"2026-11-23T12:00:00.000000Z\"}";
+
+static void test_ask_denied(void **state)
+{
+    expect(ASK, "encode", denied,
+           "✗ Task 'encode' is DENIED\n"
+           "Reasons:\n"
+           "  - memory_overload: 83.0% used + 33.3% (8.0 GiB) = 116.3% > 85%\n"
+           "  - storage_low: / 5.0 GiB free - 0 B = 5.0 GiB < 10.0 GiB\n");
+}
+
+static const char allowed[] =
+        "{\"allowed\":true,\"task\":\"encode\",\"reasons\":[],\"binding\":\"memory\",\"checks\":["
+        "{\"resource\":\"cpu\",\"unit\":\"percent\",\"current\":12.5,\"need\":0,\"projected\":12.5,"
+        "\"threshold\":80,\"headroom\":67.5,\"ok\":true},"
+        "{\"resource\":\"memory\",\"unit\":\"percent\",\"current\":62.1,\"need\":8.2,"
+        "\"projected\":70.3,\"threshold\":85,\"headroom\":14.7,\"ok\":true},"
+        "{\"resource\":\"storage\",\"path\":\"/\",\"unit\":\"bytes\",\"current\":53687091200,"
+        "\"need\":1073741824,\"projected\":52613349376,\"threshold\":10737418240,"
+        "\"headroom\":41875931136,\"ok\":true}],\"gpu\":null}";
+
+static void test_ask_allowed(void **state)
+{
+    expect(ASK, "encode", allowed,
+           "✓ Task 'encode' is ALLOWED\n"
+           "  tightest: memory 62.1% now, 70.3% with this task, limit 85% (14.7 left)\n");
+}
+
+static void test_ask_binding(void **state)
+{
+    /* Several GPUs share the name "gpu": the tightest of them is shown. */
+    expect(ASK, "t",
+           "{\"allowed\":true,\"binding\":\"gpu\",\"checks\":["
+           "{\"resource\":\"gpu\",\"index\":0,\"unit\":\"percent\",\"current\":30,\"need\":10,"
+           "\"projected\":40,\"threshold\":90,\"headroom\":50,\"ok\":true},"
+           "{\"resource\":\"gpu\",\"index\":1,\"unit\":\"percent\",\"current\":70,\"need\":10,"
+           "\"projected\":80,\"threshold\":90,\"headroom\":10,\"ok\":true}]}",
+           "✓ Task 't' is ALLOWED\n"
+           "  tightest: gpu 1 70.0% now, 80.0% with this task, limit 90% (10.0 left)\n");
+
+    /* No "binding": the check with the least headroom relative to its limit. */
+    expect(ASK, "t",
+           "{\"allowed\":true,\"checks\":["
+           "{\"resource\":\"cpu\",\"unit\":\"percent\",\"current\":12.5,\"need\":0,"
+           "\"projected\":12.5,\"threshold\":80,\"headroom\":67.5,\"ok\":true},"
+           "{\"resource\":\"storage\",\"path\":\"/data\",\"unit\":\"bytes\",\"current\":53687091200,"
+           "\"need\":1073741824,\"projected\":52613349376,\"threshold\":10737418240,"
+           "\"headroom\":41875931136,\"ok\":true},"
+           "{\"resource\":\"memory\",\"unit\":\"percent\",\"current\":62.1,\"need\":8.2,"
+           "\"projected\":70.3,\"threshold\":85,\"headroom\":14.7,\"ok\":true}]}",
+           "✓ Task 't' is ALLOWED\n"
+           "  tightest: memory 62.1% now, 70.3% with this task, limit 85% (14.7 left)\n");
+
+    /* A storage binding is in bytes; an index binding picks that check. */
+    expect(ASK, "t",
+           "{\"allowed\":true,\"binding\":\"storage\",\"checks\":["
+           "{\"resource\":\"storage\",\"path\":\"/data\",\"unit\":\"bytes\",\"current\":53687091200,"
+           "\"need\":1073741824,\"projected\":52613349376,\"threshold\":10737418240,"
+           "\"headroom\":41875931136,\"ok\":true}]}",
+           "✓ Task 't' is ALLOWED\n"
+           "  tightest: storage /data 50.0 GiB free now, 49.0 GiB with this task, minimum 10.0 GiB "
+           "(39.0 GiB left)\n");
+    expect(ASK, "t", allowed, "✓ Task 't' is ALLOWED\n"
+                              "  tightest: memory 62.1% now, 70.3% with this task, limit 85% (14.7 left)\n");
+}
+
+static void test_ask_gpu_denied(void **state)
+{
+    expect(ASK, "train",
+           "{\"allowed\":false,\"reasons\":[\"gpu_overload\",\"vram_overload\",\"memory_pressure\"],"
+           "\"checks\":["
+           "{\"resource\":\"gpu\",\"index\":0,\"unit\":\"percent\",\"current\":95,\"need\":10,"
+           "\"projected\":105,\"threshold\":90,\"headroom\":-15,\"ok\":false},"
+           "{\"resource\":\"vram\",\"index\":1,\"unit\":\"percent\",\"current\":91,\"need\":12.5,"
+           "\"projected\":103.5,\"threshold\":85,\"headroom\":-18.5,\"ok\":false,"
+           "\"need_bytes\":2147483648},"
+           "{\"resource\":\"memory_pressure\",\"unit\":\"percent\",\"current\":25,\"need\":0,"
+           "\"projected\":25,\"threshold\":20,\"headroom\":-5,\"ok\":false}]}",
+           "✗ Task 'train' is DENIED\n"
+           "Reasons:\n"
+           "  - gpu_overload: gpu 0 95.0% used + 10.0% = 105.0% > 90%\n"
+           "  - vram_overload: gpu 1 91.0% used + 12.5% (2.0 GiB) = 103.5% > 85%\n"
+           "  - memory_pressure: 25.0% stalled + 0.0% = 25.0% > 20%\n");
+}
+
+static void test_ask_capfox(void **state)
+{
+    /* capfox's /ask: no checks, only reason names. */
+    expect(ASK, "x", "{\"allowed\":false,\"reasons\":[\"cpu_overload\",\"memory_overload\"]}\n",
+           "✗ Task 'x' is DENIED\nReasons:\n  - cpu_overload\n  - memory_overload\n");
+    expect(ASK, "x", "{\"allowed\":false}\n", "✗ Task 'x' is DENIED\n");
+    expect(ASK, "x", "{\"allowed\":true}\n", "✓ Task 'x' is ALLOWED\n");
+    /* A reason that no failed check explains is still listed. */
+    expect(ASK, "x",
+           "{\"allowed\":false,\"reasons\":[\"not_ready\",\"cpu_overload\"],\"checks\":["
+           "{\"resource\":\"cpu\",\"unit\":\"percent\",\"current\":90,\"need\":5,\"projected\":95,"
+           "\"threshold\":80,\"headroom\":-15,\"ok\":false}]}",
+           "✗ Task 'x' is DENIED\nReasons:\n"
+           "  - cpu_overload: 90.0% used + 5.0% = 95.0% > 80%\n"
+           "  - not_ready\n");
+}
+
+static void test_ask_lenient(void **state)
+{
+    /* Missing numbers print n/a; strings from the server cannot carry escape sequences. */
+    expect(ASK, "x",
+           "{\"allowed\":false,\"checks\":[{\"resource\":\"cpu\",\"ok\":false},"
+           "{\"resource\":\"\\u001b[2J\",\"ok\":false,\"unit\":\"percent\",\"current\":\"high\"},"
+           "{\"ok\":false,\"unit\":\"bytes\",\"path\":\"/a\\u0007b\"}, 42, null],"
+           "\"reasons\":[1, \"\\u001b]0;pwned\\u0007\"]}",
+           "✗ Task 'x' is DENIED\nReasons:\n"
+           "  - cpu_overload: n/a used + n/a = n/a > n/a\n"
+           "  - ?[2J: n/a used + n/a = n/a > n/a\n"
+           "  - unknown: /a?b n/a free - n/a = n/a < n/a\n"
+           "  - ?]0;pwned?\n");
+    expect(ASK, "x", "[]", "✓ Task 'x' is ALLOWED\n");
+    expect(ASK, "x", "{\"allowed\":true,\"binding\":\"cpu\",\"checks\":{}}", "✓ Task 'x' is ALLOWED\n");
+    expect(ASK, "x", "{\"allowed\":true,\"binding\":7,\"checks\":[{\"resource\":\"cpu\"}]}",
+           "✓ Task 'x' is ALLOWED\n");
+}
+
+static const char status_full[] =
+        "{\"cpu\":{\"usage_percent\":12.5,\"cores\":[10.0,15.0],\"capacity_cores\":2},"
+        "\"memory\":{\"used_bytes\":8053063680,\"total_bytes\":16750372454,\"usage_percent\":48.1,"
+        "\"available_bytes\":8697308774},"
+        "\"swap\":{\"total_bytes\":2147483648,\"free_bytes\":2147483648,\"used_bytes\":0},"
+        "\"load\":{\"load1\":0.52,\"load5\":0.4,\"load15\":0.33},"
+        "\"pressure\":{\"cpu\":{\"some\":{\"avg10\":1.2,\"avg60\":0.5,\"avg300\":0.1,\"total_usec\":9},"
+        "\"full\":null},\"memory\":{\"some\":{\"avg10\":0,\"avg60\":0,\"avg300\":0,\"total_usec\":0},"
+        "\"full\":{\"avg10\":0,\"avg60\":0,\"avg300\":0,\"total_usec\":0}},\"io\":null},"
+        "\"gpus\":[{\"index\":0,\"name\":\"NVIDIA A100\",\"uuid\":\"GPU-1\",\"vendor\":\"nvidia\","
+        "\"usage_percent\":45.0,\"temperature\":55,\"vram_used_bytes\":10737418240,"
+        "\"vram_total_bytes\":42949672960,\"processes\":[]},"
+        "{\"index\":1,\"name\":\"Radeon\\u001b[31m\",\"usage_percent\":null,\"temperature\":null,"
+        "\"vram_used_bytes\":0,\"vram_total_bytes\":0}],"
+        "\"storage\":{\"/\":{\"used_bytes\":62170483508,\"total_bytes\":105226698752,"
+        "\"usage_percent\":59.1,\"free_bytes\":43056215244},\"/data\":{\"error\":\"Permission denied\"}},"
+        "\"disk_io\":{\"read_bytes_per_sec\":1048576,\"write_bytes_per_sec\":0},"
+        "\"network\":{\"rx_bytes_per_sec\":1228.8,\"tx_bytes_per_sec\":800},"
+        "\"processes\":342,\"threads\":1256,\"context_switches_per_sec\":1520.4,"
+        "\"cgroup\":{\"memory_mode\":\"v2\",\"cpu_mode\":\"v2\",\"path\":\"/user.slice\","
+        "\"memory_limit_bytes\":4294967296,\"cpu_quota_cores\":null},"
+        "\"timestamp\":\"2026-11-23T12:00:00.000000Z\"}";
+
+static void test_status(void **state)
+{
+    expect(STATUS, NULL, status_full,
+           "CPU:        12.5% used, capacity 2 cores\n"
+           "            per core: 10% 15%\n"
+           "Memory:     7.5 GiB of 15.6 GiB used (48.1%), 8.1 GiB available, cgroup limit 4.0 GiB\n"
+           "Swap:       0 B of 2.0 GiB used\n"
+           "Load:       0.52 0.40 0.33\n"
+           "Pressure:   cpu 1.2%, memory 0.0%, io n/a (some, avg10)\n"
+           "Storage:    /: 40.1 GiB free of 98.0 GiB (59.1% used)\n"
+           "            /data: error: Permission denied\n"
+           "GPU 0:      NVIDIA A100, util 45.0%, VRAM 10.0 GiB of 40.0 GiB, 55°C\n"
+           "GPU 1:      Radeon?[31m, util n/a, VRAM 0 B of 0 B, temp n/a\n"
+           "Disk I/O:   read 1.0 MiB/s, write 0 B/s\n"
+           "Network:    rx 1.2 KiB/s, tx 800 B/s\n"
+           "Processes:  342, threads 1256, context switches 1520/s\n");
+}
+
+static void test_status_capfox_and_empty(void **state)
+{
+    static const char empty[] =
+            "CPU:        n/a used\n"
+            "Memory:     n/a of n/a used (n/a), n/a available\n"
+            "Swap:       n/a\n"
+            "Load:       n/a n/a n/a\n"
+            "Pressure:   cpu n/a, memory n/a, io n/a (some, avg10)\n"
+            "Storage:    n/a\n"
+            "GPUs:       n/a\n"
+            "Disk I/O:   read n/a, write n/a\n"
+            "Network:    rx n/a, tx n/a\n"
+            "Processes:  n/a, threads n/a, context switches n/a\n";
+
+    expect(STATUS, NULL, "{}", empty);
+    expect(STATUS, NULL, "[1,2]", empty);
+    expect(STATUS, NULL,
+           "{\"cpu\":\"busy\",\"memory\":[],\"swap\":7,\"load\":null,\"pressure\":{\"cpu\":[]},"
+           "\"storage\":[],\"gpus\":{},\"disk_io\":\"x\",\"processes\":\"many\",\"cgroup\":{"
+           "\"memory_limit_bytes\":null}}",
+           empty);
+
+    /* capfox's /status: fewer keys, no swap, no capacity; 24 cores wrap after 16. */
+    expect(STATUS, NULL,
+           "{\"cpu\":{\"usage_percent\":45.2,\"cores\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,"
+           "19,20,21,22,23,24]},\"memory\":{\"used_bytes\":1073741824,\"total_bytes\":4294967296,"
+           "\"usage_percent\":25},\"gpus\":[],\"storage\":{},\"processes\":342,\"threads\":1256,"
+           "\"context_switches_per_sec\":10,\"timestamp\":\"x\"}",
+           "CPU:        45.2% used\n"
+           "            per core: 1% 2% 3% 4% 5% 6% 7% 8% 9% 10% 11% 12% 13% 14% 15% 16%\n"
+           "                      17% 18% 19% 20% 21% 22% 23% 24%\n"
+           "Memory:     1.0 GiB of 4.0 GiB used (25.0%), n/a available\n"
+           "Swap:       n/a\n"
+           "Load:       n/a n/a n/a\n"
+           "Pressure:   cpu n/a, memory n/a, io n/a (some, avg10)\n"
+           "Storage:    none\n"
+           "GPUs:       none\n"
+           "Disk I/O:   read n/a, write n/a\n"
+           "Network:    rx n/a, tx n/a\n"
+           "Processes:  342, threads 1256, context switches 10/s\n");
+}
+
+static void test_stats(void **state)
+{
+    expect(STATS, NULL,
+           "{\"tasks\":{\"encode\":{\"task\":\"encode\",\"count\":12,\"avg_cpu_delta\":3.2,"
+           "\"avg_mem_delta\":-0.456},\"train\":{\"task\":\"train\",\"count\":3,\"avg_cpu_delta\":10,"
+           "\"avg_mem_delta\":5,\"avg_gpu_delta\":40.5,\"avg_vram_delta\":12}},\"total_tasks\":15}",
+           "=== Task Statistics ===\n"
+           "Total observations: 15\n"
+           "\n"
+           "Task: encode\n"
+           "  Observations: 12\n"
+           "  Avg CPU delta:  +3.20%\n"
+           "  Avg Memory delta: -0.46%\n"
+           "\n"
+           "Task: train\n"
+           "  Observations: 3\n"
+           "  Avg CPU delta:  +10.00%\n"
+           "  Avg Memory delta: +5.00%\n"
+           "  Avg GPU delta:  +40.50%\n"
+           "  Avg VRAM delta: +12.00%\n");
+
+    expect(STATS, NULL, "{\"task\":\"encode\",\"count\":1,\"avg_cpu_delta\":0,\"avg_mem_delta\":0,"
+                        "\"avg_gpu_delta\":0}",
+           "=== Task Statistics ===\n"
+           "\n"
+           "Task: encode\n"
+           "  Observations: 1\n"
+           "  Avg CPU delta:  +0.00%\n"
+           "  Avg Memory delta: +0.00%\n");
+
+    expect(STATS, NULL, "{\"tasks\":{},\"total_tasks\":0}",
+           "=== Task Statistics ===\nTotal observations: 0\n\nNo observations yet.\n");
+
+    expect(STATS, NULL, "{\"tasks\":{\"a\\u001bb\":{}}}",
+           "=== Task Statistics ===\nTotal observations: n/a\n\nTask: a?b\n  Observations: n/a\n"
+           "  Avg CPU delta:  n/a\n  Avg Memory delta: n/a\n");
+}
+
+static void test_sanitize(void **state)
+{
+    char *out = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&out, &n);
+
+    assert_non_null(f);
+    fputs_sanitized("ok é\t\n\x7f", f);
+    fputs_sanitized(NULL, f);
+    assert_int_equal(fclose(f), 0);
+    assert_string_equal(out, "ok é???n/a");
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ask_denied),   cmocka_unit_test(test_ask_allowed),
+        cmocka_unit_test(test_ask_binding),  cmocka_unit_test(test_ask_gpu_denied),
+        cmocka_unit_test(test_ask_capfox),   cmocka_unit_test(test_ask_lenient),
+        cmocka_unit_test(test_status),       cmocka_unit_test(test_status_capfox_and_empty),
+        cmocka_unit_test(test_stats),        cmocka_unit_test(test_sanitize),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
