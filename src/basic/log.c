@@ -6,6 +6,12 @@
 
 static enum log_level max_level = LOG_LEVEL_INFO;
 static const char *log_ident = "headroom";
+static log_sink_fn log_sink;
+
+void log_set_sink(log_sink_fn sink)
+{
+    log_sink = sink;
+}
 
 static const char *const level_table[_LOG_LEVEL_MAX] = {
     [LOG_LEVEL_ERROR] = "error",
@@ -66,7 +72,10 @@ int log_internal(enum log_level level, int error, const char *fmt, ...)
     (void) vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
 
-    (void) fprintf(stderr, "%s[%d]: %s: %s\n", log_ident, (int) getpid(), level_table[level], buf);
+    if (log_sink)
+        log_sink(level, buf);
+    else
+        (void) fprintf(stderr, "%s[%d]: %s: %s\n", log_ident, (int) getpid(), level_table[level], buf);
     errno = saved;
     return r;
 }

@@ -24,6 +24,11 @@ enum log_level log_get_max_level(void);
 /* Sets the prefix printed before every message ("headroom" by default). Borrowed, must outlive use. */
 void log_set_ident(const char *ident);
 
+/* Replaces the stderr text line with a sink of the caller's (e.g. JSON lines); NULL restores the
+ * default. The sink receives the formatted message without prefix or newline. */
+typedef void (*log_sink_fn)(enum log_level level, const char *message);
+void log_set_sink(log_sink_fn sink);
+
 /* Logs at the level and returns -abs(error) when error is non-zero (so "return log_error_errno(r,
  * ...)" works), else 0. %m in the format expands to strerror(abs(error)). */
 int log_internal(enum log_level level, int error, const char *fmt, ...) _printf_(3, 4);

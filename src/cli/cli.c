@@ -14,8 +14,8 @@
 
 /* The order of "headroom --help". */
 static const struct cli_command *const commands[] = {
-    &cli_command_serve, &cli_command_ask,     &cli_command_notify,  &cli_command_status,
-    &cli_command_stats, &cli_command_config,  &cli_command_version, &cli_command_help,
+    &cli_command_serve, &cli_command_ask,    &cli_command_notify,  &cli_command_status,
+    &cli_command_stats, &cli_command_config, &cli_command_version, &cli_command_help,
 };
 
 const struct cli_command *cli_command_find(const char *name)
@@ -38,41 +38,31 @@ struct option_def {
 /* Every option of every command. Names are unique across commands, so an option is understood
  * the same way wherever it appears, and only then checked against the command. */
 static const struct option_def options[] = {
-    { "server", 0, true, CLI_OPTION_SERVER },
-    { "host", 0, true, CLI_OPTION_HOST },
-    { "port", 'p', true, CLI_OPTION_PORT },
-    { "token", 0, true, CLI_OPTION_TOKEN },
-    { "user", 0, true, CLI_OPTION_USER },
-    { "password", 0, true, CLI_OPTION_PASSWORD },
-    { "timeout", 0, true, CLI_OPTION_TIMEOUT },
-    { "json", 0, false, CLI_OPTION_JSON },
-    { "quiet", 'q', false, CLI_OPTION_QUIET },
-    { "help", 'h', false, CLI_OPTION_HELP },
-    { "version", 0, false, CLI_OPTION_VERSION },
-    { "complexity", 0, true, CLI_OPTION_COMPLEXITY },
-    { "cpu", 0, true, CLI_OPTION_CPU },
-    { "mem", 0, true, CLI_OPTION_MEM },
-    { "gpu", 0, true, CLI_OPTION_GPU },
-    { "vram", 0, true, CLI_OPTION_VRAM },
-    { "disk", 0, true, CLI_OPTION_DISK },
-    { "reason", 0, false, CLI_OPTION_REASON },
-    { "config", 'c', true, CLI_OPTION_CONFIG },
-    { "validate", 0, false, CLI_OPTION_VALIDATE },
+    { "server", 0, true, CLI_OPTION_SERVER },    { "host", 0, true, CLI_OPTION_HOST },
+    { "port", 'p', true, CLI_OPTION_PORT },      { "token", 0, true, CLI_OPTION_TOKEN },
+    { "user", 0, true, CLI_OPTION_USER },        { "password", 0, true, CLI_OPTION_PASSWORD },
+    { "timeout", 0, true, CLI_OPTION_TIMEOUT },  { "json", 0, false, CLI_OPTION_JSON },
+    { "quiet", 'q', false, CLI_OPTION_QUIET },   { "help", 'h', false, CLI_OPTION_HELP },
+    { "version", 0, false, CLI_OPTION_VERSION }, { "complexity", 0, true, CLI_OPTION_COMPLEXITY },
+    { "cpu", 0, true, CLI_OPTION_CPU },          { "mem", 0, true, CLI_OPTION_MEM },
+    { "gpu", 0, true, CLI_OPTION_GPU },          { "vram", 0, true, CLI_OPTION_VRAM },
+    { "disk", 0, true, CLI_OPTION_DISK },        { "reason", 0, false, CLI_OPTION_REASON },
+    { "config", 'c', true, CLI_OPTION_CONFIG },  { "validate", 0, false, CLI_OPTION_VALIDATE },
 };
 
 const char *cli_option_to_string(enum cli_option o)
 {
     static const char *const names[_CLI_OPTION_MAX] = {
-        [CLI_OPTION_SERVER] = "--server",         [CLI_OPTION_HOST] = "--host",
-        [CLI_OPTION_PORT] = "--port",             [CLI_OPTION_TOKEN] = "--token",
-        [CLI_OPTION_USER] = "--user",             [CLI_OPTION_PASSWORD] = "--password",
-        [CLI_OPTION_TIMEOUT] = "--timeout",       [CLI_OPTION_JSON] = "--json",
-        [CLI_OPTION_QUIET] = "--quiet",           [CLI_OPTION_HELP] = "--help",
-        [CLI_OPTION_VERSION] = "--version",       [CLI_OPTION_COMPLEXITY] = "--complexity",
-        [CLI_OPTION_CPU] = "--cpu",               [CLI_OPTION_MEM] = "--mem",
-        [CLI_OPTION_GPU] = "--gpu",               [CLI_OPTION_VRAM] = "--vram",
-        [CLI_OPTION_DISK] = "--disk",             [CLI_OPTION_REASON] = "--reason",
-        [CLI_OPTION_CONFIG] = "--config",         [CLI_OPTION_VALIDATE] = "--validate",
+        [CLI_OPTION_SERVER] = "--server",   [CLI_OPTION_HOST] = "--host",
+        [CLI_OPTION_PORT] = "--port",       [CLI_OPTION_TOKEN] = "--token",
+        [CLI_OPTION_USER] = "--user",       [CLI_OPTION_PASSWORD] = "--password",
+        [CLI_OPTION_TIMEOUT] = "--timeout", [CLI_OPTION_JSON] = "--json",
+        [CLI_OPTION_QUIET] = "--quiet",     [CLI_OPTION_HELP] = "--help",
+        [CLI_OPTION_VERSION] = "--version", [CLI_OPTION_COMPLEXITY] = "--complexity",
+        [CLI_OPTION_CPU] = "--cpu",         [CLI_OPTION_MEM] = "--mem",
+        [CLI_OPTION_GPU] = "--gpu",         [CLI_OPTION_VRAM] = "--vram",
+        [CLI_OPTION_DISK] = "--disk",       [CLI_OPTION_REASON] = "--reason",
+        [CLI_OPTION_CONFIG] = "--config",   [CLI_OPTION_VALIDATE] = "--validate",
     };
 
     if ((int) o < 0 || o >= _CLI_OPTION_MAX)
@@ -81,6 +71,7 @@ const char *cli_option_to_string(enum cli_option o)
 }
 
 static int fail(char err[static CLI_MESSAGE_MAX], const char *fmt, ...) _printf_(2, 3);
+
 static int fail(char err[static CLI_MESSAGE_MAX], const char *fmt, ...)
 {
     va_list ap;
@@ -110,7 +101,9 @@ static int parse_pct(const char *s, double *ret)
     return 0;
 }
 
-static int set_option(struct cli_args *a, const struct option_def *o, const char *v,
+static int set_option(struct cli_args *a,
+                      const struct option_def *o,
+                      const char *v,
                       char err[static CLI_MESSAGE_MAX])
 {
     uint64_t bytes;
@@ -122,8 +115,8 @@ static int set_option(struct cli_args *a, const struct option_def *o, const char
         if (r == -ENAMETOOLONG)
             return fail(err, "invalid --server '%s': the host or socket path is too long", v);
         if (r < 0)
-            return fail(err, "invalid --server '%s': expected http://HOST:PORT, unix:/PATH or /PATH",
-                        v);
+            return fail(err,
+                        "invalid --server '%s': expected http://HOST:PORT, unix:/PATH or /PATH", v);
         a->has_server = true;
         return 0;
     case CLI_OPTION_HOST: {
@@ -233,8 +226,8 @@ static const struct option_def *find_short(char c)
 
 /* Handles argv[*i], which starts with '-' and is not "-" or "--". Advances *i past a separate
  * value. */
-static int parse_option(int argc, char **argv, int *i, struct cli_args *a,
-                        char err[static CLI_MESSAGE_MAX])
+static int
+parse_option(int argc, char **argv, int *i, struct cli_args *a, char err[static CLI_MESSAGE_MAX])
 {
     const char *arg = argv[*i];
     int r;
@@ -301,8 +294,9 @@ static int check_command(struct cli_args *a, char err[static CLI_MESSAGE_MAX])
     if (a->n_args > c->max_args)
         return fail(err, "too many arguments for '%s'", c->name);
 
-    if (c->task_arg && a->n_args > 0 && !task_name_is_valid(a->args[0]))
-        return fail(err, "invalid task name: it must be 1-%d bytes without control characters",
+    if (c->task_arg && a->n_args > 0 && !request_task_is_valid(a->args[0]))
+        return fail(err,
+                    "invalid task name: it must be 1-%d bytes of UTF-8 without control characters",
                     TASK_NAME_MAX);
 
     if (a->has_server && (a->host || a->port))
@@ -375,8 +369,12 @@ int cli_parse_args(int argc, char **argv, struct cli_args *ret, char err[static 
     return r;
 }
 
-int cli_resolve_client(const struct cli_args *args, const char *env_server, const char *env_token,
-                       const char *default_socket, bool socket_exists, struct http_client *ret,
+int cli_resolve_client(const struct cli_args *args,
+                       const char *env_server,
+                       const char *env_token,
+                       const char *default_socket,
+                       bool socket_exists,
+                       struct http_client *ret,
                        char err[static CLI_MESSAGE_MAX])
 {
     struct http_client c = { .timeout_usec = args->timeout_usec };
@@ -425,6 +423,7 @@ int cli_resolve_client(const struct cli_args *args, const char *env_server, cons
 }
 
 static void vprint(const char *prefix, const char *fmt, va_list ap) _printf_(2, 0);
+
 static void vprint(const char *prefix, const char *fmt, va_list ap)
 {
     fflush(stdout);
@@ -460,11 +459,15 @@ int cli_usage_error(const struct cli_command *command, const char *fmt, ...)
     va_start(ap, fmt);
     vprint("", fmt, ap);
     va_end(ap);
-    fprintf(stderr, "Try 'headroom%s%s --help'.\n", command ? " " : "", command ? command->name : "");
+    fprintf(stderr, "Try 'headroom%s%s --help'.\n", command ? " " : "",
+            command ? command->name : "");
     return CLI_EXIT_USAGE;
 }
 
-int cli_request(const struct cli_args *args, const char *method, const char *path, const char *body,
+int cli_request(const struct cli_args *args,
+                const char *method,
+                const char *path,
+                const char *body,
                 struct http_response *ret)
 {
     struct http_client c;
@@ -547,10 +550,14 @@ static const char global_help_tail[] =
         "Connection options (ask, notify, status, stats):\n"
         "      --server URL        the daemon: http://HOST:PORT, unix:/PATH or /PATH\n"
         "                          (default: $HEADROOM_SERVER, else the socket\n"
-        "                          " SERVER_SYSTEM_SOCKET " (root) or\n"
-        "                          $XDG_RUNTIME_DIR/" SERVER_USER_SOCKET " if it exists,\n"
-        "                          else http://" SERVER_DEFAULT_HOST ":9329)\n"
-        "      --host HOST         connect to http://HOST:PORT (default " SERVER_DEFAULT_HOST ")\n"
+        "                          " SERVER_SYSTEM_SOCKET
+        " (root) or\n"
+        "                          $XDG_RUNTIME_DIR/" SERVER_USER_SOCKET
+        " if it exists,\n"
+        "                          else http://" SERVER_DEFAULT_HOST
+        ":9329)\n"
+        "      --host HOST         connect to http://HOST:PORT (default " SERVER_DEFAULT_HOST
+        ")\n"
         "  -p, --port PORT         with --host; default 9329\n"
         "      --token TOKEN       send 'Authorization: Bearer TOKEN'\n"
         "                          (default: $HEADROOM_TOKEN)\n"
@@ -581,8 +588,10 @@ static const char connection_help[] =
         "Connection options:\n"
         "      --server URL        http://HOST:PORT, unix:/PATH or /PATH\n"
         "                          (default: $HEADROOM_SERVER, else the local socket\n"
-        "                          if it exists, else http://" SERVER_DEFAULT_HOST ":9329)\n"
-        "      --host HOST         connect to http://HOST:PORT (default " SERVER_DEFAULT_HOST ")\n"
+        "                          if it exists, else http://" SERVER_DEFAULT_HOST
+        ":9329)\n"
+        "      --host HOST         connect to http://HOST:PORT (default " SERVER_DEFAULT_HOST
+        ")\n"
         "  -p, --port PORT         with --host; default 9329\n"
         "      --token TOKEN       send 'Authorization: Bearer TOKEN' ($HEADROOM_TOKEN)\n"
         "      --user USER         HTTP Basic user, sent only together with --password\n"
@@ -624,25 +633,25 @@ int cli_main(int argc, char **argv)
         if (args.help) {
             /* "headroom --help serve": the daemon owns its help text. */
             char *help_argv[] = { args.raw_argv[0], (char *) "--help", NULL };
-            return args.command->run(&(struct cli_args) { .raw_argc = 2, .raw_argv = help_argv });
+            return args.command->run(&(struct cli_args){ .raw_argc = 2, .raw_argv = help_argv });
         }
         return args.command->run(&args);
     }
 
     if (args.help) {
         cli_help(args.command, stdout);
-        return fflush(stdout) == 0 ? CLI_EXIT_SUCCESS : CLI_EXIT_FAILURE;
+        status = CLI_EXIT_SUCCESS;
+    } else if (args.version)
+        status = cli_command_version.run(&args);
+    else {
+        r = http_global_init();
+        if (r < 0) {
+            cli_error("cannot initialise libcurl");
+            return CLI_EXIT_FAILURE;
+        }
+        status = args.command->run(&args);
+        http_global_done();
     }
-    if (args.version)
-        return cli_command_version.run(&args);
-
-    r = http_global_init();
-    if (r < 0) {
-        cli_error("cannot initialise libcurl");
-        return CLI_EXIT_FAILURE;
-    }
-    status = args.command->run(&args);
-    http_global_done();
 
     /* A full disk or a closed pipe must not pass for success. */
     if (fflush(stdout) != 0 || ferror(stdout)) {

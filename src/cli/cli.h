@@ -5,8 +5,8 @@
  * cli_command per subcommand (defined in cmd-<verb>.c), and the parser that turns argv into a
  * struct cli_args. Parsing is pure (argv in, struct or message out), so every usage error is
  * unit-tested; the environment and the file system are consulted only afterwards, by
- * cli_resolve_client(). Only this directory prints, and only through cli_main() and the
- * commands' run functions. */
+ * cli_request(), and cli_resolve_client() decides from what they gave. Only this directory
+ * prints, and only through cli_main() and the commands' run functions. */
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -20,8 +20,8 @@
 #include "cli/request.h"
 #include "cli/server-addr.h"
 
-#define CLI_ARGS_MAX       4
-#define CLI_MESSAGE_MAX    512
+#define CLI_ARGS_MAX             4
+#define CLI_MESSAGE_MAX          512
 #define CLI_DEFAULT_TIMEOUT_USEC (10 * USEC_PER_SEC)
 
 enum cli_option {
@@ -53,10 +53,11 @@ enum cli_option {
 };
 
 #define CLI_OPT(o) (UINT32_C(1) << (o))
-#define CLI_OPTS_OUTPUT (CLI_OPT(CLI_OPTION_JSON) | CLI_OPT(CLI_OPTION_QUIET) | CLI_OPT(CLI_OPTION_HELP))
-#define CLI_OPTS_CONNECTION                                                                        \
-    (CLI_OPT(CLI_OPTION_SERVER) | CLI_OPT(CLI_OPTION_HOST) | CLI_OPT(CLI_OPTION_PORT) |             \
-     CLI_OPT(CLI_OPTION_TOKEN) | CLI_OPT(CLI_OPTION_USER) | CLI_OPT(CLI_OPTION_PASSWORD) |          \
+#define CLI_OPTS_OUTPUT \
+    (CLI_OPT(CLI_OPTION_JSON) | CLI_OPT(CLI_OPTION_QUIET) | CLI_OPT(CLI_OPTION_HELP))
+#define CLI_OPTS_CONNECTION                                                                \
+    (CLI_OPT(CLI_OPTION_SERVER) | CLI_OPT(CLI_OPTION_HOST) | CLI_OPT(CLI_OPTION_PORT) |    \
+     CLI_OPT(CLI_OPTION_TOKEN) | CLI_OPT(CLI_OPTION_USER) | CLI_OPT(CLI_OPTION_PASSWORD) | \
      CLI_OPT(CLI_OPTION_TIMEOUT))
 
 /* The spelling of an option for messages: "--cpu". Static string, NULL when out of range. */
@@ -66,14 +67,14 @@ struct cli_args;
 
 struct cli_command {
     const char *name;
-    const char *synopsis;      /* after "headroom ": "ask TASK [OPTIONS]" */
-    const char *summary;       /* one line for the command list */
-    const char *help;          /* the rest of "headroom CMD --help": what it does, its options */
-    uint32_t options;          /* CLI_OPT() bits this command accepts */
+    const char *synopsis; /* after "headroom ": "ask TASK [OPTIONS]" */
+    const char *summary;  /* one line for the command list */
+    const char *help;     /* the rest of "headroom CMD --help": what it does, its options */
+    uint32_t options;     /* CLI_OPT() bits this command accepts */
     unsigned min_args, max_args;
-    const char *arg_name;      /* "TASK": for "missing TASK" */
-    bool task_arg;             /* the first argument is a task name, checked as the wire wants */
-    bool raw;                  /* takes its argv untouched (serve parses its own options) */
+    const char *arg_name; /* "TASK": for "missing TASK" */
+    bool task_arg;        /* the first argument is a task name, checked as the wire wants */
+    bool raw;             /* takes its argv untouched (serve parses its own options) */
     int (*run)(const struct cli_args *args); /* returns an enum cli_exit value */
 };
 
@@ -91,19 +92,19 @@ struct cli_args {
     bool help, version, json, quiet, reason, validate;
 
     bool has_server;
-    struct server_addr server;         /* --server */
-    const char *host;                  /* --host, borrowed from argv */
-    unsigned port;                     /* --port, 0 = not given */
+    struct server_addr server;                         /* --server */
+    const char *host;                                  /* --host, borrowed from argv */
+    unsigned port;                                     /* --port, 0 = not given */
     const char *token, *user, *password, *config_path; /* borrowed from argv */
     usec_t timeout_usec;
 
-    double complexity;                 /* 0 unless given */
+    double complexity; /* 0 unless given */
     struct cli_needs needs;
 
     unsigned n_args;
-    const char *args[CLI_ARGS_MAX];    /* positional arguments after the command word */
+    const char *args[CLI_ARGS_MAX]; /* positional arguments after the command word */
 
-    int raw_argc;                      /* raw commands: argv from the command word on */
+    int raw_argc; /* raw commands: argv from the command word on */
     char **raw_argv;
 };
 
@@ -121,15 +122,19 @@ int cli_parse_args(int argc, char **argv, struct cli_args *ret, char err[static 
  * http://127.0.0.1:9329. The token is --token, else env_token ($HEADROOM_TOKEN) unless
  * --user/--password were given. default_socket may be NULL (no default socket for this user).
  * Returns 0, or -EINVAL with the problem in err (a bad $HEADROOM_SERVER). Pure. */
-int cli_resolve_client(const struct cli_args *args, const char *env_server, const char *env_token,
-                       const char *default_socket, bool socket_exists, struct http_client *ret,
+int cli_resolve_client(const struct cli_args *args,
+                       const char *env_server,
+                       const char *env_token,
+                       const char *default_socket,
+                       bool socket_exists,
+                       struct http_client *ret,
                        char err[static CLI_MESSAGE_MAX]);
 
 /* The whole program: parses, prints help or usage errors, and runs the command. Returns the
  * process exit status (enum cli_exit, or serve_main()'s own for "serve"). */
 int cli_main(int argc, char **argv);
 
-/* Helpers for the commands (cli.c). */
+/* Used by the commands (cli.c). */
 
 /* Prints "headroom: <message>" to stderr. */
 void cli_error(const char *fmt, ...) _printf_(1, 2);
@@ -145,7 +150,10 @@ void cli_help(const struct cli_command *command, FILE *f);
 /* Sends one request to the daemon chosen by args and the environment. On 0, *ret holds the
  * answer, whatever its status. Otherwise the problem has been printed and the return value is
  * the exit status to use (CLI_EXIT_UNAVAILABLE, CLI_EXIT_USAGE or CLI_EXIT_FAILURE). */
-int cli_request(const struct cli_args *args, const char *method, const char *path, const char *body,
+int cli_request(const struct cli_args *args,
+                const char *method,
+                const char *path,
+                const char *body,
                 struct http_response *ret);
 
 /* For an answer that is not a success: prints "headroom: METHOD PATH: HTTP 400 Bad Request: ..."

@@ -28,6 +28,7 @@ static void warn_dropped(const struct cli_args *args, unsigned dropped)
         { REQUEST_DROPPED_VRAM, "--vram" },
         { REQUEST_DROPPED_DISK, "--disk" },
     };
+
     char list[64] = "";
 
     for (size_t i = 0; i < ELEMENTSOF(sizes); i++)

@@ -42,8 +42,8 @@ static int run(const struct cli_args *args)
             else
                 cli_error("%s: %s", path, strerror(-r));
             if (args->json && args->validate && !args->quiet) {
-                _cleanup_json_ json_t *v = json_pack("{s:b, s:s}", "valid", 0, "error",
-                                                     err[0] ? err : strerror(-r));
+                _cleanup_json_ json_t *v =
+                        json_pack("{s:b, s:s}", "valid", 0, "error", err[0] ? err : strerror(-r));
                 if (v && json_dumpf(v, stdout, JSON_COMPACT) == 0)
                     fputc('\n', stdout);
             }
@@ -64,7 +64,9 @@ static int run(const struct cli_args *args)
             j = json_pack("{s:b}", "valid", 1);
         else
             j = config_to_json(c);
-        if (!j || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
+        if (!j ||
+            json_dumpf(j, stdout,
+                       args->validate ? JSON_COMPACT : JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
             cli_error("cannot format the configuration as JSON");
             return CLI_EXIT_FAILURE;
         }

@@ -17,7 +17,7 @@ static int run(const struct cli_args *args)
     }
     if (c && c->raw) {
         char *help_argv[] = { (char *) c->name, (char *) "--help", NULL };
-        return c->run(&(struct cli_args) { .raw_argc = 2, .raw_argv = help_argv });
+        return c->run(&(struct cli_args){ .raw_argc = 2, .raw_argv = help_argv });
     }
     cli_help(c, stdout);
     return CLI_EXIT_SUCCESS;

@@ -10,8 +10,8 @@
 #include "basic/parse-util.h"
 #include "cli/json-util.h"
 
-#define LABEL       "%-12s"
-#define NUM_MAX     64
+#define LABEL          "%-12s"
+#define NUM_MAX        64
 #define CORES_PER_LINE 16
 
 void fputs_sanitized(const char *s, FILE *f)
@@ -84,6 +84,7 @@ static const char *check_reason(const json_t *check)
         { "vram", "vram_overload" },
         { "storage", "storage_low" },
     };
+
     const char *reason = json_get_string(check, "reason");
     const char *resource = json_get_string(check, "resource");
 
@@ -162,44 +163,57 @@ static void print_failed_check(FILE *f, const json_t *check)
             numg(d, sizeof(d), check, "threshold", "%"));
 }
 
-/* How close a check is to its limit, relative to the limit, so that "2 GiB above a 10 GiB
- * minimum" and "5 points under an 85% limit" compare. Smaller is tighter. */
+/* How close a check is to its limit, on the daemon's scale (model/decide.c): percentages relative
+ * to their limit, storage relative to the space free now. Smaller is tighter. */
 static bool check_slack(const json_t *check, double *ret)
 {
-    double headroom, threshold;
+    double headroom, scale = 0;
 
     if (!json_get_number(check, "headroom", &headroom))
         return false;
-    if (json_get_number(check, "threshold", &threshold) && threshold > 0)
-        headroom /= threshold;
-    *ret = headroom;
+    if (check_in_bytes(check))
+        (void) json_get_number(check, "current", &scale);
+    else
+        (void) json_get_number(check, "threshold", &scale);
+    *ret = scale > 0 ? headroom / scale : headroom;
     return true;
 }
 
-/* The check named by "binding": an index into "checks", a check object, or a resource name (the
- * tightest check of that resource, as several GPUs or paths share one name). Without a usable
- * "binding", the tightest of all checks. NULL when there are no checks. */
+/* The check named by "binding": an index into "checks", a check object, or a resource name. A
+ * GPU or VRAM name means the check of the GPU the task would go to ("gpu"), else the tightest of
+ * that name, as several GPUs or paths share one. Without a usable "binding", the tightest of all
+ * checks. NULL when there are no checks. */
 static const json_t *binding_check(const json_t *answer)
 {
     const json_t *checks = json_get(answer, "checks");
     const json_t *binding = json_get(answer, "binding");
+    const json_t *gpu = json_get(answer, "gpu");
     const char *name = json_string_value(binding);
     const json_t *best = NULL;
     double best_slack = INFINITY;
+    size_t i;
+    const json_t *check;
 
     if (json_is_object(binding))
         return binding;
     if (!json_is_array(checks))
         return NULL;
     if (json_is_integer(binding)) {
-        json_int_t i = json_integer_value(binding);
-        if (i >= 0 && (size_t) i < json_array_size(checks))
-            return json_array_get(checks, (size_t) i);
+        json_int_t k = json_integer_value(binding);
+        if (k >= 0 && (size_t) k < json_array_size(checks))
+            return json_array_get(checks, (size_t) k);
     }
 
-    for (int pass = 0; pass < 2 && !best; pass++) {
-        size_t i;
-        const json_t *check;
+    if (name && json_is_integer(gpu))
+        json_array_foreach(checks, i, check) {
+            const char *resource = json_get_string(check, "resource");
+            json_t *index = json_get(check, "index");
+            if (resource && strcmp(resource, name) == 0 && json_is_integer(index) &&
+                json_integer_value(index) == json_integer_value(gpu))
+                return check;
+        }
+
+    for (int pass = 0; pass < 2 && !best; pass++)
         json_array_foreach(checks, i, check) {
             const char *resource = json_get_string(check, "resource");
             double slack;
@@ -212,7 +226,6 @@ static const json_t *binding_check(const json_t *answer)
                 best_slack = slack;
             }
         }
-    }
     return best;
 }
 
@@ -327,8 +340,9 @@ static void status_memory(FILE *f, const json_t *mem, const json_t *cgroup)
     char a[NUM_MAX], b[NUM_MAX], c[NUM_MAX], d[NUM_MAX];
     double limit;
 
-    fprintf(f, LABEL "%s of %s used (%s), %s available", "Memory:",
-            bytes_of(a, sizeof(a), mem, "used_bytes"), bytes_of(b, sizeof(b), mem, "total_bytes"),
+    fprintf(f, LABEL "%s of %s used (%s), %s available",
+            "Memory:", bytes_of(a, sizeof(a), mem, "used_bytes"),
+            bytes_of(b, sizeof(b), mem, "total_bytes"),
             num1(c, sizeof(c), mem, "usage_percent", "%"),
             bytes_of(d, sizeof(d), mem, "available_bytes"));
     if (json_get_number(cgroup, "memory_limit_bytes", &limit))
@@ -439,7 +453,8 @@ static void status_gpus(FILE *f, const json_t *gpus)
         double temp;
 
         (void) snprintf(label, sizeof(label), "GPU %lld:",
-                        json_is_integer(index) ? (long long) json_integer_value(index) : (long long) i);
+                        json_is_integer(index) ? (long long) json_integer_value(index)
+                                               : (long long) i);
         fprintf(f, LABEL, label);
         fputs_sanitized(json_get_string(g, "name"), f);
         fprintf(f, ", util %s, VRAM %s of %s", num1(a, sizeof(a), g, "usage_percent", "%"),
@@ -464,8 +479,13 @@ static const char *rate_of(char *buf, size_t len, const json_t *o, const char *k
     return buf;
 }
 
-static void status_rates(FILE *f, const char *label, const json_t *o, const char *name1,
-                         const char *key1, const char *name2, const char *key2)
+static void status_rates(FILE *f,
+                         const char *label,
+                         const json_t *o,
+                         const char *name1,
+                         const char *key1,
+                         const char *name2,
+                         const char *key2)
 {
     char a[NUM_MAX], b[NUM_MAX];
 
@@ -498,8 +518,9 @@ void format_status(FILE *f, const json_t *status)
                  "write_bytes_per_sec");
     status_rates(f, "Network:", json_get(status, "network"), "rx", "rx_bytes_per_sec", "tx",
                  "tx_bytes_per_sec");
-    fprintf(f, LABEL "%s, threads %s, context switches %s%s\n", "Processes:",
-            count_of(a, sizeof(a), status, "processes"), count_of(b, sizeof(b), status, "threads"),
+    fprintf(f, LABEL "%s, threads %s, context switches %s%s\n",
+            "Processes:", count_of(a, sizeof(a), status, "processes"),
+            count_of(b, sizeof(b), status, "threads"),
             count_of(c, sizeof(c), status, "context_switches_per_sec"),
             json_is_number(json_get(status, "context_switches_per_sec")) ? "/s" : "");
 }

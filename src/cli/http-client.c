@@ -56,7 +56,7 @@ void http_response_done(struct http_response *r)
     if (!r)
         return;
     free(r->body);
-    *r = (struct http_response) { 0 };
+    *r = (struct http_response){ 0 };
 }
 
 int http_global_init(void)
@@ -102,7 +102,10 @@ static bool header_value_is_safe(const char *s)
 /* Turns a failed transfer into -errno, using the socket error when curl has one: it tells "no
  * such socket" from "refused" from "permission denied", which curl's text does not for Unix
  * sockets. */
-static int map_error(CURL *c, CURLcode code, const struct body_buf *b, const char *curl_msg,
+static int map_error(CURL *c,
+                     CURLcode code,
+                     const struct body_buf *b,
+                     const char *curl_msg,
                      char err[static HTTP_ERROR_MAX])
 {
     long os_errno = 0;
@@ -154,16 +157,20 @@ static int map_error(CURL *c, CURLcode code, const struct body_buf *b, const cha
 
 /* curl_easy_setopt() only fails for an unknown option or out of memory; either way the request
  * cannot be made as asked, so every call is checked. */
-#define SETOPT(c, opt, val)                                                                        \
-    do {                                                                                           \
-        if (curl_easy_setopt((c), (opt), (val)) != CURLE_OK) {                                     \
-            (void) snprintf(err, HTTP_ERROR_MAX, "cannot set up the request (%s)", #opt);        \
-            return -ENOMEM;                                                                        \
-        }                                                                                          \
+#define SETOPT(c, opt, val)                                                               \
+    do {                                                                                  \
+        if (curl_easy_setopt((c), (opt), (val)) != CURLE_OK) {                            \
+            (void) snprintf(err, HTTP_ERROR_MAX, "cannot set up the request (%s)", #opt); \
+            return -ENOMEM;                                                               \
+        }                                                                                 \
     } while (0)
 
-int http_request(const struct http_client *c, const char *method, const char *path, const char *body,
-                 struct http_response *ret, char err[static HTTP_ERROR_MAX])
+int http_request(const struct http_client *c,
+                 const char *method,
+                 const char *path,
+                 const char *body,
+                 struct http_response *ret,
+                 char err[static HTTP_ERROR_MAX])
 {
     _cleanup_(easy_cleanupp) CURL *e = NULL;
     _cleanup_(slist_freep) struct curl_slist *headers = NULL;
@@ -271,6 +278,6 @@ int http_request(const struct http_client *c, const char *method, const char *pa
         if (!b.data)
             return -ENOMEM;
     }
-    *ret = (struct http_response) { .status = status, .body = b.data, .body_size = b.len };
+    *ret = (struct http_response){ .status = status, .body = b.data, .body_size = b.len };
     return 0;
 }

@@ -16,15 +16,15 @@
 
 struct http_client {
     struct server_addr server;
-    const char *token;     /* "Authorization: Bearer" token, NULL = none; borrowed */
-    const char *user;      /* HTTP Basic, sent only when user and password are both set; borrowed */
+    const char *token; /* "Authorization: Bearer" token, NULL = none; borrowed */
+    const char *user;  /* HTTP Basic, sent only when user and password are both set; borrowed */
     const char *password;
-    usec_t timeout_usec;   /* for the whole request, connection included */
+    usec_t timeout_usec; /* for the whole request, connection included */
 };
 
 struct http_response {
     long status;
-    char *body;            /* NUL-terminated (the NUL is not counted in body_size), owned */
+    char *body; /* NUL-terminated (the NUL is not counted in body_size), owned */
     size_t body_size;
 };
 
@@ -49,5 +49,9 @@ void http_global_done(void);
  *   -EINVAL        bad arguments (a token with a line break, ...)
  *   -ENOMEM, -EPROTO (any other failure)
  * Does not log. */
-int http_request(const struct http_client *c, const char *method, const char *path, const char *body,
-                 struct http_response *ret, char err[static HTTP_ERROR_MAX]);
+int http_request(const struct http_client *c,
+                 const char *method,
+                 const char *path,
+                 const char *body,
+                 struct http_response *ret,
+                 char err[static HTTP_ERROR_MAX]);

@@ -10,11 +10,11 @@
 /* What "ask" was told the task needs. Only the members whose has_* is set are sent. */
 struct cli_needs {
     bool has_cpu, has_mem, has_gpu, has_vram, has_disk;
-    double cpu_pct;       /* percent of the machine's CPU capacity, 0..100 */
+    double cpu_pct; /* percent of the machine's CPU capacity, 0..100 */
     uint64_t mem_bytes;
-    double gpu_pct;       /* percent of one GPU, 0..100 */
+    double gpu_pct; /* percent of one GPU, 0..100 */
     uint64_t vram_bytes;
-    uint64_t disk_bytes;  /* to be written on the first monitored path */
+    uint64_t disk_bytes; /* to be written on the first monitored path */
 };
 
 /* What request_ask_capfox_body() could not express in capfox's older request. */
@@ -25,20 +25,30 @@ enum {
     REQUEST_ROUNDED = 1U << 3, /* a fractional complexity or percent was rounded to an integer */
 };
 
+/* True when s is a task name the daemon accepts: task_name_is_valid() (1..128 bytes, no control
+ * characters) and well-formed UTF-8, which JSON requires. */
+bool request_task_is_valid(const char *s);
+
 /* The /v1/ask body: {"task":T,"complexity":N,"needs":{...}} with "needs" holding only the given
  * needs (cpu_pct, mem_bytes, gpu_pct, vram_bytes, disk_bytes, in that order) and left out when
  * none is given. Integral numbers are written as JSON integers. *ret is a compact JSON string
- * owned by the caller. Returns 0, -EINVAL (task NULL or complexity negative/not finite) or
- * -ENOMEM. */
-int request_ask_body(const char *task, double complexity, const struct cli_needs *needs, char **ret);
+ * owned by the caller. Returns 0, -EINVAL (task NULL or not UTF-8, complexity negative or not
+ * finite) or -ENOMEM. */
+int request_ask_body(const char *task,
+                     double complexity,
+                     const struct cli_needs *needs,
+                     char **ret);
 
 /* The body for capfox's POST /ask: {"task":T,"complexity":N,"resources":{"cpu":C,"gpu":G}}.
  * capfox declares these fields as integers and answers 400 to a fraction, so values are rounded
  * (REQUEST_ROUNDED). Its "memory" and "vram" are percentages, so byte sizes cannot be sent
  * (REQUEST_DROPPED_*). "resources" is sent only when a percentage above 0 is given, as capfox's
  * own client does. *ret_dropped receives the REQUEST_* flags. Returns 0, -EINVAL or -ENOMEM. */
-int request_ask_capfox_body(const char *task, double complexity, const struct cli_needs *needs,
-                            char **ret, unsigned *ret_dropped);
+int request_ask_capfox_body(const char *task,
+                            double complexity,
+                            const struct cli_needs *needs,
+                            char **ret,
+                            unsigned *ret_dropped);
 
 /* The /task/notify body: {"task":T,"complexity":N}. Returns 0, -EINVAL or -ENOMEM. */
 int request_notify_body(const char *task, double complexity, char **ret);

@@ -38,7 +38,8 @@ int response_exit_code(int transport_r, long status, const char *body, size_t n)
     int denied;
 
     if (transport_r < 0)
-        return transport_error_is_unreachable(transport_r) ? CLI_EXIT_UNAVAILABLE : CLI_EXIT_FAILURE;
+        return transport_error_is_unreachable(transport_r) ? CLI_EXIT_UNAVAILABLE
+                                                           : CLI_EXIT_FAILURE;
 
     if (status >= 200 && status <= 299) {
         denied = body_denied(body, n);
@@ -90,7 +91,8 @@ static void quote_line(const char *s, size_t n, char *buf, size_t len)
 {
     size_t start = 0, end, out = 0;
 
-    while (start < n && (s[start] == ' ' || s[start] == '\t' || s[start] == '\r' || s[start] == '\n'))
+    while (start < n &&
+           (s[start] == ' ' || s[start] == '\t' || s[start] == '\r' || s[start] == '\n'))
         start++;
     end = start;
     while (end < n && s[end] != '\n' && s[end] != '\r' && s[end] != '\0')

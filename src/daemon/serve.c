@@ -9,7 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "basic/log.h"
+#include "basic/time-util.h"
 #include "basic/macro.h"
 #include "basic/parse-util.h"
 #include "daemon/daemon.h"
@@ -38,6 +41,22 @@ static void help(void)
            "Exit status: 0 stopped cleanly, 1 runtime failure, 2 usage error, 69 address or socket already in\n"
            "use, 71 system error (cannot read /proc, bind...), 73 cannot create the state directory or\n"
            "database, 78 invalid or unsafe configuration.\n");
+}
+
+/* logging.format: json writes one JSON object per line to stderr, for log shippers. */
+static void json_log_sink(enum log_level level, const char *message)
+{
+    char ts[64];
+    json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "time", format_rfc3339(ts, sizeof(ts), now_usec(CLOCK_REALTIME)),
+                          "level", log_level_to_string(level), "pid", (int) getpid(), "message", message);
+    char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+    if (line)
+        (void) fprintf(stderr, "%s\n", line);
+    else
+        (void) fprintf(stderr, "headroom[%d]: %s: %s\n", (int) getpid(), log_level_to_string(level), message);
+    free(line);
+    json_decref(o);
 }
 
 static int parse_listen(const char *s, struct config_listen *ret)
@@ -184,6 +203,8 @@ int serve_main(int argc, char **argv)
             log_warning("%s", config.warnings[i]);
     }
 
+    if (strcmp(config.logging.format, "json") == 0)
+        log_set_sink(json_log_sink);
     enum log_level lvl = log_level_from_string(arg_log_level ? arg_log_level : config.logging.level);
     if (lvl >= 0)
         log_set_max_level(lvl);

@@ -164,11 +164,8 @@ int mountinfo_cgroup_parse(const char *buf, size_t n, struct cgroup_mounts *ret)
     return 0;
 }
 
-int cgroup_dir_path(const char *mount_point,
-                    const char *root,
-                    const char *cgroup_path,
-                    char *buf,
-                    size_t size)
+int cgroup_dir_path(
+        const char *mount_point, const char *root, const char *cgroup_path, char *buf, size_t size)
 {
     const char *rel = cgroup_path;
     size_t root_len = strlen(root);
@@ -256,7 +253,7 @@ int cgroup_cpu_max_parse(const char *buf, size_t n, struct cgroup_cpu_max *ret)
     if (quota == 0 || period == 0)
         return -EBADMSG;
 
-    *ret = (struct cgroup_cpu_max) { .quota_usec = quota, .period_usec = period };
+    *ret = (struct cgroup_cpu_max){ .quota_usec = quota, .period_usec = period };
     return 0;
 }
 

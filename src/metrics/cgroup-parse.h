@@ -41,7 +41,7 @@ struct cgroup_membership {
 };
 
 /* Parses proc/self/cgroup (see cgroups(7)): "0::/path" for v2 and
- * "N:controller[,controller…]:/path" for v1 ("name=systemd" and other controllers are ignored).
+ * "N:controller[,controller...]:/path" for v1 ("name=systemd" and other controllers are ignored).
  * The path is everything after the second ':', so it may itself contain ':'. Paths must start
  * with '/'; they may contain ".." components when we live outside our cgroup namespace's root
  * (cgroup_dir_path refuses those). A hierarchy listed twice is -EBADMSG; a path that does not fit
@@ -55,7 +55,8 @@ struct cgroup_mounts {
     char root[_CGROUP_HIERARCHY_MAX][CGROUP_PATH_MAX];        /* the cgroup shown at mount_point */
 };
 
-/* Parses proc/self/mountinfo (see proc(5)): "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL…]
+/* Parses proc/self/mountinfo (see proc(5)): "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS
+ * [OPTIONAL...]
  * - FSTYPE SOURCE SUPER_OPTIONS". The unified hierarchy is the mount of type "cgroup2"; a v1
  * controller is a mount of type "cgroup" whose super options list it ("rw,cpu,cpuacct"). When a
  * hierarchy is mounted more than once, the first mount listed wins (it is the oldest, normally
@@ -70,11 +71,8 @@ int mountinfo_cgroup_parse(const char *buf, size_t n, struct cgroup_mounts *ret)
  * that prefix is removed first, since the mount point already stands for it. Returns 0,
  * -ENAMETOOLONG, or -EINVAL when the path has a ".." component (we are outside the namespace's
  * view, so no directory below the mount point is ours). */
-int cgroup_dir_path(const char *mount_point,
-                    const char *root,
-                    const char *cgroup_path,
-                    char *buf,
-                    size_t size);
+int cgroup_dir_path(
+        const char *mount_point, const char *root, const char *cgroup_path, char *buf, size_t size);
 
 /* Parses a file holding one number, or "max" (returned as UINT64_MAX): memory.max,
  * memory.current, memory.limit_in_bytes, memory.usage_in_bytes, cpuacct.usage,

@@ -41,7 +41,7 @@ static int parse_cpu_fields(struct span *rest, struct proc_stat_cpu *ret)
     if (k < 4)
         return -EBADMSG;
 
-    *ret = (struct proc_stat_cpu) {
+    *ret = (struct proc_stat_cpu){
         .user = v[0],
         .nice = v[1],
         .system = v[2],
@@ -151,7 +151,8 @@ double proc_stat_cpu_busy_pct(const struct proc_stat_cpu *prev, const struct pro
     return CLAMP(100.0 * busy / (busy + idle), 0.0, 100.0);
 }
 
-unsigned proc_stat_core_pct(const struct proc_stat *prev, const struct proc_stat *cur, double *ret_pct)
+unsigned
+proc_stat_core_pct(const struct proc_stat *prev, const struct proc_stat *cur, double *ret_pct)
 {
     unsigned j = 0;
 
@@ -180,12 +181,8 @@ enum {
 };
 
 static const char *const meminfo_keys[_MI_MAX] = {
-    [MI_MEM_TOTAL] = "MemTotal:",
-    [MI_MEM_FREE] = "MemFree:",
-    [MI_MEM_AVAILABLE] = "MemAvailable:",
-    [MI_BUFFERS] = "Buffers:",
-    [MI_CACHED] = "Cached:",
-    [MI_SWAP_TOTAL] = "SwapTotal:",
+    [MI_MEM_TOTAL] = "MemTotal:", [MI_MEM_FREE] = "MemFree:", [MI_MEM_AVAILABLE] = "MemAvailable:",
+    [MI_BUFFERS] = "Buffers:",    [MI_CACHED] = "Cached:",    [MI_SWAP_TOTAL] = "SwapTotal:",
     [MI_SWAP_FREE] = "SwapFree:",
 };
 
@@ -236,7 +233,7 @@ int meminfo_parse(const char *buf, size_t n, struct meminfo *ret)
     if (estimated)
         available = add_saturating(add_saturating(v[MI_MEM_FREE], v[MI_BUFFERS]), v[MI_CACHED]);
 
-    *ret = (struct meminfo) {
+    *ret = (struct meminfo){
         .mem_total_bytes = v[MI_MEM_TOTAL],
         .mem_free_bytes = v[MI_MEM_FREE],
         .mem_available_bytes = MIN(available, v[MI_MEM_TOTAL]),
@@ -252,6 +249,7 @@ int meminfo_parse(const char *buf, size_t n, struct meminfo *ret)
 static int parse_psi_line(struct span rest, struct psi_line *ret)
 {
     enum { AVG10, AVG60, AVG300, TOTAL, _N };
+
     static const char *const keys[_N] = { "avg10", "avg60", "avg300", "total" };
     bool seen[_N] = {};
     double avg[3] = {};
@@ -287,7 +285,7 @@ static int parse_psi_line(struct span rest, struct psi_line *ret)
         if (!seen[k])
             return -EBADMSG;
 
-    *ret = (struct psi_line) {
+    *ret = (struct psi_line){
         .avg10 = avg[AVG10],
         .avg60 = avg[AVG60],
         .avg300 = avg[AVG300],
@@ -329,7 +327,7 @@ int psi_parse(const char *buf, size_t n, struct psi_stats *ret)
     if (!has_some)
         return -EBADMSG;
 
-    *ret = (struct psi_stats) {
+    *ret = (struct psi_stats){
         .available = true,
         .has_full = has_full,
         .some = some,
@@ -367,7 +365,7 @@ int loadavg_parse(const char *buf, size_t n, struct loadavg *ret)
     if (r < 0)
         return r;
 
-    *ret = (struct loadavg) {
+    *ret = (struct loadavg){
         .load1 = load[0],
         .load5 = load[1],
         .load15 = load[2],

@@ -20,7 +20,7 @@
 
 #include "metrics/snapshot.h"
 
-/* ---- /proc/stat, see Documentation/filesystems/proc.rst, "1.8 Miscellaneous kernel statistics" */
+/* ---- proc/stat: Documentation/filesystems/proc.rst, "Miscellaneous kernel statistics" */
 
 /* One "cpu" line, in USER_HZ ticks. guest and guest_nice are not kept: the kernel already counts
  * them inside user and nice. Fields missing on old kernels (steal before 2.6.11) read as 0. */
@@ -29,13 +29,13 @@ struct proc_stat_cpu {
 };
 
 struct proc_stat {
-    struct proc_stat_cpu total;        /* the aggregate "cpu" line (mandatory) */
-    unsigned n_cpus;                   /* "cpuN" lines seen, including those past HR_CPUS_MAX */
-    unsigned n_cores;                  /* entries stored in core[]/core_id[]: min(n_cpus, HR_CPUS_MAX) */
+    struct proc_stat_cpu total; /* the aggregate "cpu" line (mandatory) */
+    unsigned n_cpus;            /* "cpuN" lines seen, including those past HR_CPUS_MAX */
+    unsigned n_cores;           /* entries stored in core[]/core_id[]: min(n_cpus, HR_CPUS_MAX) */
     bool has_ctxt, has_procs_running, has_procs_blocked;
-    uint64_t ctxt_total;               /* context switches since boot */
+    uint64_t ctxt_total; /* context switches since boot */
     uint64_t procs_running, procs_blocked;
-    unsigned core_id[HR_CPUS_MAX];     /* N of "cpuN"; strictly increasing */
+    unsigned core_id[HR_CPUS_MAX]; /* N of "cpuN"; strictly increasing */
     struct proc_stat_cpu core[HR_CPUS_MAX];
 };
 
@@ -57,9 +57,10 @@ double proc_stat_cpu_busy_pct(const struct proc_stat_cpu *prev, const struct pro
 
 /* Fills ret_pct[0..cur->n_cores) with each core's busy percentage against prev, matching cores by
  * their cpuN number (a core that was offline in prev reads 0). Returns cur->n_cores. */
-unsigned proc_stat_core_pct(const struct proc_stat *prev, const struct proc_stat *cur, double *ret_pct);
+unsigned
+proc_stat_core_pct(const struct proc_stat *prev, const struct proc_stat *cur, double *ret_pct);
 
-/* ---- /proc/meminfo, see Documentation/filesystems/proc.rst, "meminfo" */
+/* ---- proc/meminfo: Documentation/filesystems/proc.rst, "meminfo" */
 
 struct meminfo {
     uint64_t mem_total_bytes;
@@ -67,7 +68,7 @@ struct meminfo {
     uint64_t mem_available_bytes;
     uint64_t buffers_bytes, cached_bytes;
     uint64_t swap_total_bytes, swap_free_bytes;
-    bool mem_available_estimated;      /* no MemAvailable line (kernel < 3.14): estimated */
+    bool mem_available_estimated; /* no MemAvailable line (kernel < 3.14): estimated */
 };
 
 /* Parses proc/meminfo (values in kB, converted to bytes). MemTotal (non-zero) and MemFree are
@@ -78,7 +79,7 @@ struct meminfo {
  * -ERANGE. */
 int meminfo_parse(const char *buf, size_t n, struct meminfo *ret);
 
-/* ---- /proc/pressure/{cpu,memory,io} and cgroup *.pressure, see Documentation/accounting/psi.rst */
+/* ---- proc/pressure/{cpu,memory,io} and cgroup *.pressure: Documentation/accounting/psi.rst */
 
 /* Parses a PSI file: a mandatory "some" line and an optional "full" line (absent for cpu before
  * 5.13), each with avg10=, avg60=, avg300= (percent, 0..100) and total= (µs). Unknown line types
@@ -86,28 +87,28 @@ int meminfo_parse(const char *buf, size_t n, struct meminfo *ret);
  * 0..100 is an error (-EBADMSG, or -ERANGE for the average). Sets ret->available = true. */
 int psi_parse(const char *buf, size_t n, struct psi_stats *ret);
 
-/* ---- /proc/loadavg, see proc(5) */
+/* ---- proc/loadavg: proc(5) */
 
 struct loadavg {
     double load1, load5, load15;
-    uint64_t runnable;                 /* "running" of "running/total" */
-    uint64_t threads;                  /* "total": scheduling entities that exist */
+    uint64_t runnable; /* "running" of "running/total" */
+    uint64_t threads;  /* "total": scheduling entities that exist */
 };
 
 /* Parses "0.12 0.12 0.05 1/91 4237". This file has no keys, so position is the format: four
  * fields are mandatory, the last PID and anything after it are ignored. */
 int loadavg_parse(const char *buf, size_t n, struct loadavg *ret);
 
-/* ---- /proc/diskstats, see Documentation/admin-guide/iostats.rst */
+/* ---- proc/diskstats: Documentation/admin-guide/iostats.rst */
 
 /* Decides whether a device name is a whole disk (the sampler asks sys/block). name is a
  * NUL-terminated copy, valid for the call only. */
 typedef bool (*diskstats_is_disk_t)(const char *name, void *userdata);
 
 struct diskstats_totals {
-    uint64_t read_bytes;               /* Σ sectors read × 512, modulo 2^64 */
-    uint64_t written_bytes;            /* Σ sectors written × 512, modulo 2^64 */
-    unsigned n_disks;                  /* lines that were counted */
+    uint64_t read_bytes;    /* Σ sectors read × 512, modulo 2^64 */
+    uint64_t written_bytes; /* Σ sectors written × 512, modulo 2^64 */
+    unsigned n_disks;       /* lines that were counted */
 };
 
 /* Whether a device name is one we never count: loop*, ram*, zram*. Their I/O is memory traffic or
@@ -128,11 +129,11 @@ int diskstats_parse(const char *buf,
                     void *userdata,
                     struct diskstats_totals *ret);
 
-/* ---- /proc/net/dev, see Documentation/filesystems/proc.rst, "1.4 Networking info in /proc/net" */
+/* ---- proc/net/dev: Documentation/filesystems/proc.rst, "Networking info" */
 
 struct net_dev_totals {
-    uint64_t rx_bytes, tx_bytes;       /* modulo 2^64, as for diskstats */
-    unsigned n_interfaces;             /* interfaces counted (lo excluded) */
+    uint64_t rx_bytes, tx_bytes; /* modulo 2^64, as for diskstats */
+    unsigned n_interfaces;       /* interfaces counted (lo excluded) */
 };
 
 /* Sums receive and transmit bytes over every interface except "lo". Each line is split at the

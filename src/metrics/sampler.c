@@ -18,13 +18,27 @@
 #include "metrics/paths.h"
 #include "metrics/proc-parse.h"
 
-/* First size of the shared read buffer. proc/stat on a 2-CPU machine is ~2.5 KiB, most of it the
- * "intr" line; the buffer doubles on demand up to READ_VIRTUAL_MAX_BYTES and then stays. */
+/* First size of the shared read buffer. proc/stat is ~1 KiB on a 2-CPU machine and grows with the
+ * CPU and interrupt count; the buffer doubles on demand up to READ_VIRTUAL_MAX_BYTES and then
+ * keeps its size. */
 #define READ_BUF_INITIAL_BYTES 16384U
 
-/* getdents64 buffer for counting PIDs: 32 KiB holds ~1000 entries, so a typical proc directory
- * is read in one or two system calls. */
+/* getdents64 buffer for counting PIDs and listing sys/block: 32 KiB holds ~1000 entries, so a
+ * typical proc directory is read in one or two system calls. */
 #define DENTS_BUF_BYTES 32768U
+
+/* Counting PIDs walks the whole proc directory: ~20 µs warm and ~65 µs with cold caches on a
+ * 2-CPU VM with 90 processes (measured), growing linearly with the process count. Rescanning on
+ * every tick is the single most expensive part of a sample, so the count is refreshed at most this
+ * often; it is an informational figure, no decision depends on it. */
+#define PROCESS_COUNT_INTERVAL_USEC (10 * USEC_PER_SEC)
+
+/* The names in sys/block decide which diskstats lines are whole disks. Listing the directory once
+ * a minute replaces one fstatat() per diskstats line per tick (~7 µs each, cold), which adds up on
+ * hosts with many partitions. A disk that appears is counted within a minute. */
+#define BLOCK_LIST_INTERVAL_USEC (60 * USEC_PER_SEC)
+#define BLOCK_LIST_MAX           256
+#define BLOCK_NAME_MAX           64
 
 /* A cumulative counter and when it was last read, for turning it into a rate. */
 struct counter {
@@ -34,10 +48,10 @@ struct counter {
 };
 
 struct sampler {
-    int root_fd;                       /* borrowed */
-    bool real_root;                    /* root_fd is the process's own "/" */
+    int root_fd;    /* borrowed */
+    bool real_root; /* root_fd is the process's own "/" */
 
-    /* Kept open and re-read at offset 0 on every tick. -EBADF when absent. */
+    /* Kept open and re-read at offset 0 on every tick. Negative when absent. */
     int stat_fd, meminfo_fd, loadavg_fd, diskstats_fd, net_dev_fd, proc_dir_fd;
     int psi_fd[_PSI_RESOURCE_MAX];
 
@@ -45,9 +59,9 @@ struct sampler {
      * ("docker update", systemctl set-property). */
     enum cgroup_mode memory_mode, cpu_mode;
     int mem_limit_fd, mem_usage_fd, mem_stat_fd;
-    int cpu_max_fd;                    /* v2 cpu.max */
-    int cfs_quota_fd, cfs_period_fd;   /* v1 cpu.cfs_quota_us, cpu.cfs_period_us */
-    int cpu_usage_fd;                  /* v2 cpu.stat or v1 cpuacct.usage of the same cgroup */
+    int cpu_max_fd;                  /* v2 cpu.max */
+    int cfs_quota_fd, cfs_period_fd; /* v1 cpu.cfs_quota_us, cpu.cfs_period_us */
+    int cpu_usage_fd;                /* v2 cpu.stat or v1 cpuacct.usage of the same cgroup */
     char cgroup_path[HR_PATH_MAX];
 
     char *buf;
@@ -55,12 +69,23 @@ struct sampler {
     void *dents;
 
     /* Two proc/stat readings, swapped on each successful tick. */
-    struct proc_stat *stat;            /* array of 2 */
+    struct proc_stat *stat; /* array of 2 */
     unsigned stat_cur;
     bool have_stat;
     usec_t stat_mono_usec;
 
     struct counter disk_read, disk_write, net_rx, net_tx, ctxt, cgroup_cpu;
+
+    bool have_processes;
+    uint64_t processes;
+    usec_t processes_mono_usec;
+
+    /* Cached listing of sys/block. overflow: the listing did not fit, so a name that is not in it
+     * is looked up directly. */
+    bool have_blocks, blocks_overflow;
+    usec_t blocks_mono_usec;
+    unsigned n_blocks;
+    char blocks[BLOCK_LIST_MAX][BLOCK_NAME_MAX];
 
     uint64_t seq;
     unsigned n_paths;
@@ -171,13 +196,14 @@ static int open_cgroup_dir(int root_fd,
         fd = open_at_root(root_fd, dir, O_PATH | O_DIRECTORY);
         if (fd >= 0)
             return fd;
-        log_debug_errno(fd, "cgroup directory '%s' is not reachable, using the mount point: %m", dir);
+        log_debug_errno(fd, "cgroup directory '%s' is not reachable, using the mount point: %m",
+                        dir);
     }
     return open_at_root(root_fd, mnt->mount_point[h], O_PATH | O_DIRECTORY);
 }
 
-/* Opens a cgroup file and checks that it can be read and parsed now, so that a file that exists
- * but does not work (no controller, EOPNOTSUPP) counts as absent from the start. */
+/* Opens a cgroup file and checks that it can be read now, so that a file that exists but does not
+ * work (EOPNOTSUPP and the like) counts as absent from the start. */
 static int open_cgroup_file(struct sampler *s, int dir_fd, const char *name)
 {
     _cleanup_close_ int fd = -EBADF;
@@ -226,7 +252,8 @@ static int cgroup_setup(struct sampler *s)
     free(text);
     text = NULL;
 
-    r = read_full_virtual_at(s->root_fd, PROC_SELF_MOUNTINFO_PATH, READ_VIRTUAL_MAX_BYTES, &text, &n);
+    r = read_full_virtual_at(s->root_fd, PROC_SELF_MOUNTINFO_PATH, READ_VIRTUAL_MAX_BYTES, &text,
+                             &n);
     if (r < 0)
         return log_debug_errno(r, "Cannot read the mount table, using host values: %m");
     r = mountinfo_cgroup_parse(text, n, mnt);
@@ -310,19 +337,26 @@ static int read_cgroup_memory(struct sampler *s,
     r = cgroup_value_parse(s->buf, n, &usage);
     if (r < 0)
         return r;
-    if (s->memory_mode == CGROUP_MODE_V1)
-        limit = cgroup_v1_limit_normalize(limit);
 
     /* inactive_file is page cache the kernel reclaims first, so it is not "used" in any sense that
      * matters for admitting work (cAdvisor's working set is computed the same way). v1 has both a
      * local and a hierarchical figure; the hierarchical one matches usage_in_bytes. Without
      * memory.stat the whole usage counts, which errs on the safe side. */
     if (s->mem_stat_fd >= 0 && read_fd(s, s->mem_stat_fd, &n) >= 0) {
-        const char *key = s->memory_mode == CGROUP_MODE_V2 ? "inactive_file" : "total_inactive_file";
+        const char *key =
+                s->memory_mode == CGROUP_MODE_V2 ? "inactive_file" : "total_inactive_file";
         uint64_t v;
+
         if (cgroup_keyed_parse(s->buf, n, key, &v) >= 0)
             inactive = v;
+        /* v1 also states the tightest limit of this cgroup and all its ancestors, so a limit set
+         * on a parent (a slice, a pod) binds us too. v2 has no such summary. */
+        if (s->memory_mode == CGROUP_MODE_V1 &&
+            cgroup_keyed_parse(s->buf, n, "hierarchical_memory_limit", &v) >= 0)
+            limit = MIN(limit, v);
     }
+    if (s->memory_mode == CGROUP_MODE_V1)
+        limit = cgroup_v1_limit_normalize(limit);
 
     *ret_limit = limit;
     *ret_usage = usage;
@@ -387,10 +421,84 @@ static int read_cgroup_cpu_usage(struct sampler *s, uint64_t *ret_usec)
     return 0;
 }
 
+static bool interval_elapsed(bool have, usec_t last_usec, usec_t now_usec, usec_t interval_usec)
+{
+    /* A clock that went backwards (only possible with test-supplied times) also refreshes. */
+    return !have || now_usec < last_usec || now_usec - last_usec >= interval_usec;
+}
+
+/* FNV-1a over the listed names, to notice when the set of disks changed. */
+static uint64_t block_list_hash(const struct sampler *s)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+    for (unsigned i = 0; i < s->n_blocks; i++)
+        for (const char *p = s->blocks[i];; p++) {
+            h = (h ^ (unsigned char) *p) * UINT64_C(0x100000001b3);
+            if (*p == '\0')
+                break;
+        }
+    return h ^ s->blocks_overflow;
+}
+
+static void read_block_list(struct sampler *s)
+{
+    _cleanup_close_ int fd = -EBADF;
+
+    s->blocks_overflow = false;
+    s->n_blocks = 0;
+
+    fd = open_at_root(s->root_fd, SYS_BLOCK_PATH, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return; /* No sysfs: no line counts as a whole disk. */
+    for (;;) {
+        ssize_t k = getdents64(fd, s->dents, DENTS_BUF_BYTES);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        for (size_t off = 0; off < (size_t) k;) {
+            const struct dirent64 *d = (const void *) ((const char *) s->dents + off);
+
+            if (d->d_reclen == 0)
+                return;
+            off += d->d_reclen;
+            size_t l = strlen(d->d_name);
+            if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+                continue;
+            if (l >= BLOCK_NAME_MAX || s->n_blocks >= BLOCK_LIST_MAX) {
+                s->blocks_overflow = true;
+                continue;
+            }
+            memcpy(s->blocks[s->n_blocks++], d->d_name, l + 1);
+        }
+    }
+}
+
+static void refresh_block_list(struct sampler *s, usec_t now_usec)
+{
+    if (!interval_elapsed(s->have_blocks, s->blocks_mono_usec, now_usec, BLOCK_LIST_INTERVAL_USEC))
+        return;
+
+    uint64_t before = block_list_hash(s);
+    bool had = s->have_blocks;
+
+    read_block_list(s);
+    s->have_blocks = true;
+    s->blocks_mono_usec = now_usec;
+    /* A disk that came or went would put its whole history into one delta: start the disk rates
+     * afresh instead. */
+    if (had && block_list_hash(s) != before) {
+        s->disk_read.have = false;
+        s->disk_write.have = false;
+    }
+}
+
 static bool is_whole_disk(const char *name, void *userdata)
 {
     struct sampler *s = userdata;
-    char path[sizeof(SYS_BLOCK_PATH) + 64];
+    char path[sizeof(SYS_BLOCK_PATH) + BLOCK_NAME_MAX];
+    const char *sysfs_name = path + sizeof(SYS_BLOCK_PATH);
     struct stat st;
 
     if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
@@ -402,6 +510,12 @@ static bool is_whole_disk(const char *name, void *userdata)
     for (char *p = path + sizeof(SYS_BLOCK_PATH); *p; p++)
         if (*p == '/')
             *p = '!';
+
+    for (unsigned i = 0; i < s->n_blocks; i++)
+        if (strcmp(s->blocks[i], sysfs_name) == 0)
+            return true;
+    if (!s->blocks_overflow)
+        return false;
     return fstatat(s->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) >= 0;
 }
 
@@ -450,7 +564,8 @@ static int count_pids(struct sampler *s, uint64_t *ret)
 /* Turns a cumulative counter into a rate per second against its previous reading. A counter that
  * went backwards (wrap, reset, a device removed) or no elapsed time gives 0 and *ret_valid false.
  * A failed read (ok = false) keeps the old baseline, so the next good reading spans the gap. */
-static double counter_rate(struct counter *c, bool ok, uint64_t value, usec_t now_usec, bool *ret_valid)
+static double
+counter_rate(struct counter *c, bool ok, uint64_t value, usec_t now_usec, bool *ret_valid)
 {
     double rate = 0.0;
     bool valid = false;
@@ -461,7 +576,8 @@ static double counter_rate(struct counter *c, bool ok, uint64_t value, usec_t no
         return 0.0;
     }
     if (c->have && now_usec > c->mono_usec && value >= c->value) {
-        rate = (double) (value - c->value) * (double) USEC_PER_SEC / (double) (now_usec - c->mono_usec);
+        rate = (double) (value - c->value) * (double) USEC_PER_SEC /
+               (double) (now_usec - c->mono_usec);
         valid = true;
     }
     c->have = true;
@@ -527,7 +643,8 @@ static void sample_disks(struct sampler *s, struct hr_snapshot *ret)
         d->total_bytes = (uint64_t) sv.f_blocks * frsize;
         d->free_bytes = (uint64_t) sv.f_bavail * frsize;
         d->free_root_bytes = (uint64_t) sv.f_bfree * frsize;
-        d->used_bytes = d->total_bytes > d->free_root_bytes ? d->total_bytes - d->free_root_bytes : 0;
+        d->used_bytes =
+                d->total_bytes > d->free_root_bytes ? d->total_bytes - d->free_root_bytes : 0;
     }
 }
 
@@ -591,14 +708,15 @@ static void sample_cpu(struct sampler *s,
     uint64_t usage_usec = 0;
     bool usage_valid = false;
 
-    ret->n_cpus = cur->n_cpus;
+    ret->n_cpus = n_cpus;
     if (have_delta) {
         ret->n_cpu_pct = proc_stat_core_pct(prev, cur, ret->cpu_core_pct);
         host_fraction = proc_stat_cpu_busy_pct(&prev->total, &cur->total) / 100.0;
         host_busy = host_fraction * n_cpus;
     }
     if (s->real_root)
-        (void) affinity_view(cur, ret->cpu_core_pct, ret->n_cpu_pct, host_fraction, &online, &host_busy);
+        (void) affinity_view(cur, ret->cpu_core_pct, ret->n_cpu_pct, host_fraction, &online,
+                             &host_busy);
 
     capacity = online;
     if (s->cpu_mode != CGROUP_MODE_NONE && read_cgroup_quota(s, &quota) >= 0) {
@@ -690,13 +808,27 @@ int sampler_sample(struct sampler *s, usec_t mono_usec, usec_t real_usec, struct
         ret->load15 = la.load15;
         ret->threads = la.threads;
     }
-    (void) count_pids(s, &ret->processes);
+    if (interval_elapsed(s->have_processes, s->processes_mono_usec, mono_usec,
+                         PROCESS_COUNT_INTERVAL_USEC)) {
+        uint64_t count;
+
+        /* Keep the last count when the scan fails: it is rarely off by much. */
+        if (count_pids(s, &count) >= 0) {
+            s->processes = count;
+            s->have_processes = true;
+            s->processes_mono_usec = mono_usec;
+        }
+    }
+    ret->processes = s->processes;
 
     struct diskstats_totals ds = {};
+    refresh_block_list(s, mono_usec);
     bool ds_ok = read_fd(s, s->diskstats_fd, &n) >= 0 &&
                  diskstats_parse(s->buf, n, is_whole_disk, s, &ds) >= 0;
-    ret->disk_read_bytes_per_sec = counter_rate(&s->disk_read, ds_ok, ds.read_bytes, mono_usec, NULL);
-    ret->disk_write_bytes_per_sec = counter_rate(&s->disk_write, ds_ok, ds.written_bytes, mono_usec, NULL);
+    ret->disk_read_bytes_per_sec =
+            counter_rate(&s->disk_read, ds_ok, ds.read_bytes, mono_usec, NULL);
+    ret->disk_write_bytes_per_sec =
+            counter_rate(&s->disk_write, ds_ok, ds.written_bytes, mono_usec, NULL);
 
     struct net_dev_totals nd = {};
     bool nd_ok = read_fd(s, s->net_dev_fd, &n) >= 0 && net_dev_parse(s->buf, n, &nd) >= 0;
@@ -728,13 +860,15 @@ static void describe(struct sampler *s)
                         cgroup_mode_to_string(s->memory_mode));
     else
         (void) snprintf(memory, sizeof(memory), "%s memory (limit %s%s)",
-                        cgroup_mode_to_string(s->memory_mode), format_bytes(size, sizeof(size), limit),
+                        cgroup_mode_to_string(s->memory_mode),
+                        format_bytes(size, sizeof(size), limit),
                         cgroup_memory_limit_applies(limit, host_total) ? "" : ", not below RAM");
 
     if (s->cpu_mode == CGROUP_MODE_NONE)
         copy_string(cpu, sizeof(cpu), "cpu host");
     else if (read_cgroup_quota(s, &quota) < 0)
-        (void) snprintf(cpu, sizeof(cpu), "%s cpu (unreadable)", cgroup_mode_to_string(s->cpu_mode));
+        (void) snprintf(cpu, sizeof(cpu), "%s cpu (unreadable)",
+                        cgroup_mode_to_string(s->cpu_mode));
     else if (quota <= 0.0)
         (void) snprintf(cpu, sizeof(cpu), "%s cpu (unlimited)", cgroup_mode_to_string(s->cpu_mode));
     else
@@ -758,7 +892,8 @@ static void describe(struct sampler *s)
     else if (have == 0)
         copy_string(psi, sizeof(psi), "no");
 
-    (void) snprintf(s->description, sizeof(s->description), "cgroup: %s, %s; psi: %s", memory, cpu, psi);
+    (void) snprintf(s->description, sizeof(s->description), "cgroup: %s, %s; psi: %s", memory, cpu,
+                    psi);
 }
 
 const char *sampler_describe(const struct sampler *s)

@@ -72,14 +72,18 @@ enum cgroup_mode {
     _CGROUP_MODE_MAX,
 };
 
+/* The modes say which hierarchy a figure was read from on this tick (NONE when there was no such
+ * cgroup file or it could not be read, in which case the host's figures apply). */
 struct hr_cgroup_info {
     enum cgroup_mode memory_mode; /* where the memory limit/usage came from */
-    enum cgroup_mode cpu_mode;
-    char path[HR_PATH_MAX];      /* our own cgroup path (v2, else v1 memory), as /proc/self/cgroup says */
+    enum cgroup_mode cpu_mode;    /* where the CPU quota came from */
+    /* Our cgroup path as proc/self/cgroup lists it: the v1 memory one when memory_mode is v1,
+     * else the v2 one ("" when unknown). */
+    char path[HR_PATH_MAX];
     bool memory_limited;         /* a finite limit below the host's RAM */
-    uint64_t memory_limit_bytes; /* UINT64_MAX = unlimited */
-    uint64_t memory_usage_bytes;
-    bool cpu_limited;
+    uint64_t memory_limit_bytes; /* UINT64_MAX = unlimited (v1's page-rounded LONG_MAX included) */
+    uint64_t memory_usage_bytes; /* usage as the cgroup reports it, page cache included */
+    bool cpu_limited;            /* a quota below the CPUs we may run on */
     double cpu_quota_cores;      /* quota/period; 0 when unlimited */
 };
 
@@ -92,7 +96,7 @@ struct hr_snapshot {
     /* CPU: percent of the capacity we may use (cgroup quota when set, else all online CPUs). */
     double cpu_pct;
     double cpu_capacity_cores;
-    unsigned n_cpus;             /* online CPUs seen in /proc/stat */
+    unsigned n_cpus;             /* online CPUs seen in /proc/stat (at least 1) */
     unsigned n_cpu_pct;          /* entries filled in cpu_core_pct (≤ HR_CPUS_MAX) */
     double cpu_core_pct[HR_CPUS_MAX];
     double load1, load5, load15;
@@ -100,7 +104,8 @@ struct hr_snapshot {
     /* Memory: the capacity and use that apply to us (cgroup limit when set, else the host). */
     uint64_t mem_total_bytes;
     uint64_t mem_available_bytes;
-    uint64_t mem_used_bytes;     /* total - available */
+    uint64_t mem_used_bytes;     /* total - available (under a limit: usage - inactive_file, or more
+                                  * when the host has less available than the limit leaves) */
     double mem_used_pct;         /* 100 * (1 - available/total) */
     uint64_t host_mem_total_bytes;
     uint64_t host_mem_available_bytes;
@@ -113,7 +118,7 @@ struct hr_snapshot {
     double disk_read_bytes_per_sec, disk_write_bytes_per_sec;
     double net_rx_bytes_per_sec, net_tx_bytes_per_sec;
 
-    uint64_t processes;          /* entries in /proc that are PIDs */
+    uint64_t processes;          /* PIDs in /proc, recounted at most every 10 s */
     uint64_t threads;            /* scheduling entities, /proc/loadavg field 4 */
     uint64_t procs_running, procs_blocked;
     double ctxt_per_sec;         /* real context switches, /proc/stat ctxt delta */

@@ -9,14 +9,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
 #include "basic/parse-util.h"
 #include "cli/cli.h"
 #include "cli/exit-codes.h"
 
-#define ARGV(...) ((char **) (const char *[]) { "headroom", __VA_ARGS__, NULL })
-#define ARGC(...) ((int) (sizeof((const char *[]) { "headroom", __VA_ARGS__ }) / sizeof(char *)))
+/* cmocka.h needs stdarg.h, stddef.h and setjmp.h before it. */
+#include <cmocka.h>
+
+/* A literal argv: "headroom" and the arguments, NULL-terminated. */
+#define ARGS(...)            ((const char *[]){ "headroom", __VA_ARGS__, NULL })
+#define ARGV(...)            ((char **) ARGS(__VA_ARGS__))
+#define ARGC(...)            ((int) (sizeof(ARGS(__VA_ARGS__)) / sizeof(char *)) - 1)
 #define PARSE(ret, err, ...) cli_parse_args(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (ret), (err))
 
 static void test_ask_options(void **state)
@@ -24,8 +27,9 @@ static void test_ask_options(void **state)
     struct cli_args a;
     char err[CLI_MESSAGE_MAX];
 
-    assert_int_equal(PARSE(&a, err, "ask", "encode", "--cpu", "50", "--mem", "1.5GiB", "--gpu=12.5%",
-                           "--vram", "8G", "--disk", "512M", "--complexity", "2.5", "--reason"),
+    assert_int_equal(PARSE(&a, err, "ask", "encode", "--cpu", "50", "--mem", "1.5GiB",
+                           "--gpu=12.5%", "--vram", "8G", "--disk", "512M", "--complexity", "2.5",
+                           "--reason"),
                      0);
     assert_ptr_equal(a.command, &cli_command_ask);
     assert_int_equal(a.n_args, 1);
@@ -70,7 +74,8 @@ static void test_connection_options(void **state)
     struct cli_args a;
     char err[CLI_MESSAGE_MAX];
 
-    assert_int_equal(PARSE(&a, err, "status", "--server", "unix:/run/x.sock", "--token", "abcdefgh"), 0);
+    assert_int_equal(
+            PARSE(&a, err, "status", "--server", "unix:/run/x.sock", "--token", "abcdefgh"), 0);
     assert_true(a.has_server);
     assert_int_equal(a.server.kind, SERVER_ADDR_UNIX);
     assert_string_equal(a.server.socket_path, "/run/x.sock");
@@ -136,34 +141,52 @@ static const struct bad_case bad_cases[] = {
     { { "status", "extra", NULL }, "too many arguments for 'status'" },
     { { "ask", "x", "--bogus", NULL }, "unrecognized option '--bogus'" },
     { { "ask", "x", "-z", NULL }, "invalid option -- 'z'" },
-    { { "ask", "x", "--mem", "12Q", NULL }, "invalid --mem '12Q': expected a size such as 512M, 8G or 1.5GiB" },
-    { { "ask", "x", "--vram", "-1G", NULL }, "invalid --vram '-1G': expected a size such as 512M, 8G or 1.5GiB" },
-    { { "ask", "x", "--complexity", "-1", NULL }, "invalid --complexity '-1': must be a number ≥ 0" },
-    { { "ask", "x", "--complexity", "nan", NULL }, "invalid --complexity 'nan': must be a number ≥ 0" },
-    { { "ask", "x", "--complexity", "inf", NULL }, "invalid --complexity 'inf': must be a number ≥ 0" },
-    { { "ask", "x", "--cpu", "150", NULL }, "invalid --cpu '150': must be a percentage of the whole machine, 0-100" },
-    { { "ask", "x", "--gpu", "-5", NULL }, "invalid --gpu '-5': must be a percentage of one GPU, 0-100" },
+    { { "ask", "x", "--mem", "12Q", NULL },
+      "invalid --mem '12Q': expected a size such as 512M, 8G or 1.5GiB" },
+    { { "ask", "x", "--vram", "-1G", NULL },
+      "invalid --vram '-1G': expected a size such as 512M, 8G or 1.5GiB" },
+    { { "ask", "x", "--complexity", "-1", NULL },
+      "invalid --complexity '-1': must be a number ≥ 0" },
+    { { "ask", "x", "--complexity", "nan", NULL },
+      "invalid --complexity 'nan': must be a number ≥ 0" },
+    { { "ask", "x", "--complexity", "inf", NULL },
+      "invalid --complexity 'inf': must be a number ≥ 0" },
+    { { "ask", "x", "--cpu", "150", NULL },
+      "invalid --cpu '150': must be a percentage of the whole machine, 0-100" },
+    { { "ask", "x", "--gpu", "-5", NULL },
+      "invalid --gpu '-5': must be a percentage of one GPU, 0-100" },
     { { "ask", "x", "--cpu", NULL }, "option '--cpu' requires an argument" },
     { { "ask", "x", "--json=yes", NULL }, "option '--json' doesn't allow an argument" },
     { { "status", "--port", "70000", NULL }, "invalid --port '70000': must be 1-65535" },
     { { "status", "-p", "0", NULL }, "invalid --port '0': must be 1-65535" },
     { { "status", "-p", NULL }, "option '-p' requires an argument" },
-    { { "status", "--server", "ftp://x", NULL }, "invalid --server 'ftp://x': expected http://HOST:PORT, unix:/PATH or /PATH" },
+    { { "status", "--server", "ftp://x", NULL },
+      "invalid --server 'ftp://x': expected http://HOST:PORT, unix:/PATH or /PATH" },
     { { "status", "--host", "a b", NULL }, "invalid --host 'a b'" },
-    { { "status", "--timeout", "0", NULL }, "invalid --timeout '0': expected a duration such as 500ms, 10s or 2m" },
-    { { "status", "--timeout", "soon", NULL }, "invalid --timeout 'soon': expected a duration such as 500ms, 10s or 2m" },
+    { { "status", "--timeout", "0", NULL },
+      "invalid --timeout '0': expected a duration such as 500ms, 10s or 2m" },
+    { { "status", "--timeout", "soon", NULL },
+      "invalid --timeout 'soon': expected a duration such as 500ms, 10s or 2m" },
     { { "status", "--token", "", NULL }, "--token must not be empty" },
-    { { "status", "--user", "a:b", NULL }, "invalid --user: HTTP Basic user names cannot contain ':'" },
+    { { "status", "--user", "a:b", NULL },
+      "invalid --user: HTTP Basic user names cannot contain ':'" },
     { { "status", "--cpu", "5", NULL }, "option '--cpu' does not apply to 'status'" },
     { { "--validate", "ask", "x", NULL }, "option '--validate' does not apply to 'ask'" },
     { { "config", "--server", "/x", NULL }, "option '--server' does not apply to 'config'" },
     { { "notify", "x", "--mem", "1G", NULL }, "option '--mem' does not apply to 'notify'" },
-    { { "status", "--server", "/x", "--port", "1", NULL }, "--server cannot be combined with --host or --port" },
-    { { "status", "--token", "t", "--user", "u", NULL }, "--token cannot be combined with --user/--password" },
+    { { "status", "--server", "/x", "--port", "1", NULL },
+      "--server cannot be combined with --host or --port" },
+    { { "status", "--token", "t", "--user", "u", NULL },
+      "--token cannot be combined with --user/--password" },
     { { "--json", "serve", NULL }, "options must come after 'serve'" },
-    { { "ask", "", NULL }, "invalid task name: it must be 1-128 bytes without control characters" },
-    { { "ask", "tab\there", NULL }, "invalid task name: it must be 1-128 bytes without control characters" },
-    { { "stats", "new\nline", NULL }, "invalid task name: it must be 1-128 bytes without control characters" },
+    { { "ask", "", NULL },
+      "invalid task name: it must be 1-128 bytes of UTF-8 without control characters" },
+    { { "ask", "tab\there", NULL },
+      "invalid task name: it must be 1-128 bytes of UTF-8 without control characters" },
+    { { "stats", "new\nline", NULL },
+      "invalid task name: it must be 1-128 bytes of UTF-8 without control characters" },
+    { { "ask", "\xff", NULL },
+      "invalid task name: it must be 1-128 bytes of UTF-8 without control characters" },
     { { "help", "a", "b", NULL }, "too many arguments for 'help'" },
 };
 
@@ -246,7 +269,8 @@ static void test_resolve(void **state)
 
     /* Nothing given, no socket: the TCP default. */
     assert_int_equal(PARSE(&a, err, "status"), 0);
-    assert_int_equal(cli_resolve_client(&a, NULL, NULL, "/run/headroom/headroom.sock", false, &c, err), 0);
+    assert_int_equal(
+            cli_resolve_client(&a, NULL, NULL, "/run/headroom/headroom.sock", false, &c, err), 0);
     assert_int_equal(c.server.kind, SERVER_ADDR_HTTP);
     assert_string_equal(c.server.host, "127.0.0.1");
     assert_int_equal(c.server.port, 9329);
@@ -255,7 +279,8 @@ static void test_resolve(void **state)
     assert_int_equal(c.timeout_usec, 10 * USEC_PER_SEC);
 
     /* The default socket when it exists. */
-    assert_int_equal(cli_resolve_client(&a, "", NULL, "/run/headroom/headroom.sock", true, &c, err), 0);
+    assert_int_equal(cli_resolve_client(&a, "", NULL, "/run/headroom/headroom.sock", true, &c, err),
+                     0);
     assert_int_equal(c.server.kind, SERVER_ADDR_UNIX);
     assert_string_equal(c.server.socket_path, "/run/headroom/headroom.sock");
 
@@ -266,7 +291,9 @@ static void test_resolve(void **state)
     assert_int_equal(c.server.port, 1234);
     assert_string_equal(c.token, "tok");
     assert_int_equal(cli_resolve_client(&a, "nonsense", NULL, NULL, false, &c, err), -EINVAL);
-    assert_string_equal(err, "invalid $HEADROOM_SERVER 'nonsense': expected http://HOST:PORT, unix:/PATH or /PATH");
+    assert_string_equal(
+            err,
+            "invalid $HEADROOM_SERVER 'nonsense': expected http://HOST:PORT, unix:/PATH or /PATH");
 
     /* --port alone: loopback; --host alone: port 9329; both beat the environment. */
     assert_int_equal(PARSE(&a, err, "status", "-p", "4000"), 0);
@@ -279,7 +306,9 @@ static void test_resolve(void **state)
     assert_int_equal(c.server.port, 9329);
 
     /* --server beats everything; --token beats $HEADROOM_TOKEN. */
-    assert_int_equal(PARSE(&a, err, "status", "--server", "/mine.sock", "--token", "flag", "--timeout", "2s"), 0);
+    assert_int_equal(PARSE(&a, err, "status", "--server", "/mine.sock", "--token", "flag",
+                           "--timeout", "2s"),
+                     0);
     assert_int_equal(cli_resolve_client(&a, "http://h:1", "env", "/s", true, &c, err), 0);
     assert_string_equal(c.server.socket_path, "/mine.sock");
     assert_string_equal(c.token, "flag");
@@ -301,9 +330,9 @@ static void test_resolve(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ask_options),     cmocka_unit_test(test_connection_options),
-        cmocka_unit_test(test_other_commands),  cmocka_unit_test(test_usage_errors),
-        cmocka_unit_test(test_long_task_name),  cmocka_unit_test(test_main_exit_2),
+        cmocka_unit_test(test_ask_options),    cmocka_unit_test(test_connection_options),
+        cmocka_unit_test(test_other_commands), cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_long_task_name), cmocka_unit_test(test_main_exit_2),
         cmocka_unit_test(test_resolve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
-
 #include "cli/format.h"
+
+/* cmocka.h needs stdarg.h, stddef.h and setjmp.h before it. */
+#include <cmocka.h>
 
 enum kind { ASK, STATUS, STATS };
 
@@ -91,36 +92,61 @@ static void test_ask_binding(void **state)
            "✓ Task 't' is ALLOWED\n"
            "  tightest: gpu 1 70.0% now, 80.0% with this task, limit 90% (10.0 left)\n");
 
-    /* No "binding": the check with the least headroom relative to its limit. */
+    /* "gpu" names the GPU the task would go to: its check is the binding one, even if another
+     * GPU is busier. */
+    expect(ASK, "t",
+           "{\"allowed\":true,\"binding\":\"vram\",\"gpu\":0,\"checks\":["
+           "{\"resource\":\"vram\",\"index\":1,\"unit\":\"percent\",\"current\":80,\"need\":0,"
+           "\"projected\":80,\"threshold\":85,\"headroom\":5,\"ok\":true},"
+           "{\"resource\":\"vram\",\"index\":0,\"unit\":\"percent\",\"current\":20,\"need\":40,"
+           "\"projected\":60,\"threshold\":85,\"headroom\":25,\"ok\":true}]}",
+           "✓ Task 't' is ALLOWED\n"
+           "  tightest: vram 0 20.0% now, 60.0% with this task, limit 85% (25.0 left)\n");
+
+    /* No "binding": the check with the least headroom relative to its limit (storage: relative
+     * to the space free now). */
     expect(ASK, "t",
            "{\"allowed\":true,\"checks\":["
            "{\"resource\":\"cpu\",\"unit\":\"percent\",\"current\":12.5,\"need\":0,"
            "\"projected\":12.5,\"threshold\":80,\"headroom\":67.5,\"ok\":true},"
-           "{\"resource\":\"storage\",\"path\":\"/data\",\"unit\":\"bytes\",\"current\":53687091200,"
+           "{\"resource\":\"storage\",\"path\":\"/"
+           "data\",\"unit\":\"bytes\",\"current\":53687091200,"
            "\"need\":1073741824,\"projected\":52613349376,\"threshold\":10737418240,"
            "\"headroom\":41875931136,\"ok\":true},"
            "{\"resource\":\"memory\",\"unit\":\"percent\",\"current\":62.1,\"need\":8.2,"
            "\"projected\":70.3,\"threshold\":85,\"headroom\":14.7,\"ok\":true}]}",
            "✓ Task 't' is ALLOWED\n"
            "  tightest: memory 62.1% now, 70.3% with this task, limit 85% (14.7 left)\n");
+    expect(ASK, "t",
+           "{\"allowed\":true,\"binding\":null,\"checks\":["
+           "{\"resource\":\"cpu\",\"unit\":\"percent\",\"current\":50,\"need\":0,"
+           "\"projected\":50,\"threshold\":100,\"headroom\":50,\"ok\":true},"
+           "{\"resource\":\"storage\",\"path\":\"/\",\"unit\":\"bytes\",\"current\":15000,"
+           "\"need\":0,\"projected\":15000,\"threshold\":10000,\"headroom\":5000,\"ok\":true}]}",
+           "✓ Task 't' is ALLOWED\n"
+           "  tightest: storage / 14.6 KiB free now, 14.6 KiB with this task, minimum 9.8 KiB "
+           "(4.9 KiB left)\n");
 
     /* A storage binding is in bytes; an index binding picks that check. */
     expect(ASK, "t",
            "{\"allowed\":true,\"binding\":\"storage\",\"checks\":["
-           "{\"resource\":\"storage\",\"path\":\"/data\",\"unit\":\"bytes\",\"current\":53687091200,"
+           "{\"resource\":\"storage\",\"path\":\"/"
+           "data\",\"unit\":\"bytes\",\"current\":53687091200,"
            "\"need\":1073741824,\"projected\":52613349376,\"threshold\":10737418240,"
            "\"headroom\":41875931136,\"ok\":true}]}",
            "✓ Task 't' is ALLOWED\n"
            "  tightest: storage /data 50.0 GiB free now, 49.0 GiB with this task, minimum 10.0 GiB "
            "(39.0 GiB left)\n");
-    expect(ASK, "t", allowed, "✓ Task 't' is ALLOWED\n"
-                              "  tightest: memory 62.1% now, 70.3% with this task, limit 85% (14.7 left)\n");
+    expect(ASK, "t", allowed,
+           "✓ Task 't' is ALLOWED\n"
+           "  tightest: memory 62.1% now, 70.3% with this task, limit 85% (14.7 left)\n");
 }
 
 static void test_ask_gpu_denied(void **state)
 {
     expect(ASK, "train",
-           "{\"allowed\":false,\"reasons\":[\"gpu_overload\",\"vram_overload\",\"memory_pressure\"],"
+           "{\"allowed\":false,\"reasons\":[\"gpu_overload\",\"vram_overload\",\"memory_pressure\"]"
+           ","
            "\"checks\":["
            "{\"resource\":\"gpu\",\"index\":0,\"unit\":\"percent\",\"current\":95,\"need\":10,"
            "\"projected\":105,\"threshold\":90,\"headroom\":-15,\"ok\":false},"
@@ -167,7 +193,8 @@ static void test_ask_lenient(void **state)
            "  - unknown: /a?b n/a free - n/a = n/a < n/a\n"
            "  - ?]0;pwned?\n");
     expect(ASK, "x", "[]", "✓ Task 'x' is ALLOWED\n");
-    expect(ASK, "x", "{\"allowed\":true,\"binding\":\"cpu\",\"checks\":{}}", "✓ Task 'x' is ALLOWED\n");
+    expect(ASK, "x", "{\"allowed\":true,\"binding\":\"cpu\",\"checks\":{}}",
+           "✓ Task 'x' is ALLOWED\n");
     expect(ASK, "x", "{\"allowed\":true,\"binding\":7,\"checks\":[{\"resource\":\"cpu\"}]}",
            "✓ Task 'x' is ALLOWED\n");
 }
@@ -178,8 +205,10 @@ static const char status_full[] =
         "\"available_bytes\":8697308774},"
         "\"swap\":{\"total_bytes\":2147483648,\"free_bytes\":2147483648,\"used_bytes\":0},"
         "\"load\":{\"load1\":0.52,\"load5\":0.4,\"load15\":0.33},"
-        "\"pressure\":{\"cpu\":{\"some\":{\"avg10\":1.2,\"avg60\":0.5,\"avg300\":0.1,\"total_usec\":9},"
-        "\"full\":null},\"memory\":{\"some\":{\"avg10\":0,\"avg60\":0,\"avg300\":0,\"total_usec\":0},"
+        "\"pressure\":{\"cpu\":{\"some\":{\"avg10\":1.2,\"avg60\":0.5,\"avg300\":0.1,\"total_"
+        "usec\":9},"
+        "\"full\":null},\"memory\":{\"some\":{\"avg10\":0,\"avg60\":0,\"avg300\":0,\"total_usec\":"
+        "0},"
         "\"full\":{\"avg10\":0,\"avg60\":0,\"avg300\":0,\"total_usec\":0}},\"io\":null},"
         "\"gpus\":[{\"index\":0,\"name\":\"NVIDIA A100\",\"uuid\":\"GPU-1\",\"vendor\":\"nvidia\","
         "\"usage_percent\":45.0,\"temperature\":55,\"vram_used_bytes\":10737418240,"
@@ -187,7 +216,8 @@ static const char status_full[] =
         "{\"index\":1,\"name\":\"Radeon\\u001b[31m\",\"usage_percent\":null,\"temperature\":null,"
         "\"vram_used_bytes\":0,\"vram_total_bytes\":0}],"
         "\"storage\":{\"/\":{\"used_bytes\":62170483508,\"total_bytes\":105226698752,"
-        "\"usage_percent\":59.1,\"free_bytes\":43056215244},\"/data\":{\"error\":\"Permission denied\"}},"
+        "\"usage_percent\":59.1,\"free_bytes\":43056215244},\"/data\":{\"error\":\"Permission "
+        "denied\"}},"
         "\"disk_io\":{\"read_bytes_per_sec\":1048576,\"write_bytes_per_sec\":0},"
         "\"network\":{\"rx_bytes_per_sec\":1228.8,\"tx_bytes_per_sec\":800},"
         "\"processes\":342,\"threads\":1256,\"context_switches_per_sec\":1520.4,"
@@ -237,7 +267,8 @@ static void test_status_capfox_and_empty(void **state)
 
     /* capfox's /status: fewer keys, no swap, no capacity; 24 cores wrap after 16. */
     expect(STATUS, NULL,
-           "{\"cpu\":{\"usage_percent\":45.2,\"cores\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,"
+           "{\"cpu\":{\"usage_percent\":45.2,\"cores\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,"
+           "18,"
            "19,20,21,22,23,24]},\"memory\":{\"used_bytes\":1073741824,\"total_bytes\":4294967296,"
            "\"usage_percent\":25},\"gpus\":[],\"storage\":{},\"processes\":342,\"threads\":1256,"
            "\"context_switches_per_sec\":10,\"timestamp\":\"x\"}",
@@ -259,7 +290,8 @@ static void test_stats(void **state)
 {
     expect(STATS, NULL,
            "{\"tasks\":{\"encode\":{\"task\":\"encode\",\"count\":12,\"avg_cpu_delta\":3.2,"
-           "\"avg_mem_delta\":-0.456},\"train\":{\"task\":\"train\",\"count\":3,\"avg_cpu_delta\":10,"
+           "\"avg_mem_delta\":-0.456},\"train\":{\"task\":\"train\",\"count\":3,\"avg_cpu_delta\":"
+           "10,"
            "\"avg_mem_delta\":5,\"avg_gpu_delta\":40.5,\"avg_vram_delta\":12}},\"total_tasks\":15}",
            "=== Task Statistics ===\n"
            "Total observations: 15\n"
@@ -276,8 +308,9 @@ static void test_stats(void **state)
            "  Avg GPU delta:  +40.50%\n"
            "  Avg VRAM delta: +12.00%\n");
 
-    expect(STATS, NULL, "{\"task\":\"encode\",\"count\":1,\"avg_cpu_delta\":0,\"avg_mem_delta\":0,"
-                        "\"avg_gpu_delta\":0}",
+    expect(STATS, NULL,
+           "{\"task\":\"encode\",\"count\":1,\"avg_cpu_delta\":0,\"avg_mem_delta\":0,"
+           "\"avg_gpu_delta\":0}",
            "=== Task Statistics ===\n"
            "\n"
            "Task: encode\n"
@@ -310,11 +343,11 @@ static void test_sanitize(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ask_denied),   cmocka_unit_test(test_ask_allowed),
-        cmocka_unit_test(test_ask_binding),  cmocka_unit_test(test_ask_gpu_denied),
-        cmocka_unit_test(test_ask_capfox),   cmocka_unit_test(test_ask_lenient),
-        cmocka_unit_test(test_status),       cmocka_unit_test(test_status_capfox_and_empty),
-        cmocka_unit_test(test_stats),        cmocka_unit_test(test_sanitize),
+        cmocka_unit_test(test_ask_denied),  cmocka_unit_test(test_ask_allowed),
+        cmocka_unit_test(test_ask_binding), cmocka_unit_test(test_ask_gpu_denied),
+        cmocka_unit_test(test_ask_capfox),  cmocka_unit_test(test_ask_lenient),
+        cmocka_unit_test(test_status),      cmocka_unit_test(test_status_capfox_and_empty),
+        cmocka_unit_test(test_stats),       cmocka_unit_test(test_sanitize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,10 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <cmocka.h>
-
 #include "cli/exit-codes.h"
 #include "cli/response.h"
+
+/* cmocka.h needs stdarg.h, stddef.h and setjmp.h before it. */
+#include <cmocka.h>
 
 static int code(int transport_r, long status, const char *body)
 {
@@ -77,10 +78,12 @@ static const char *msg(long status, const char *body)
 
 static void test_error_message(void **state)
 {
-    assert_string_equal(msg(400, "invalid request body\n"), "HTTP 400 Bad Request: invalid request body");
+    assert_string_equal(msg(400, "invalid request body\n"),
+                        "HTTP 400 Bad Request: invalid request body");
     assert_string_equal(msg(400, "{\"error\":\"needs.cpu_pct must be 0-100\"}"),
                         "HTTP 400 Bad Request: needs.cpu_pct must be 0-100");
-    assert_string_equal(msg(404, "{\"message\":\"no such route\"}"), "HTTP 404 Not Found: no such route");
+    assert_string_equal(msg(404, "{\"message\":\"no such route\"}"),
+                        "HTTP 404 Not Found: no such route");
     assert_string_equal(msg(401, "Unauthorized\n"), "HTTP 401 Unauthorized");
     assert_string_equal(msg(403, "Forbidden - Debug authentication required\n"),
                         "HTTP 403 Forbidden: Forbidden - Debug authentication required");
@@ -89,8 +92,10 @@ static void test_error_message(void **state)
     assert_string_equal(msg(503, "{\"ready\":false}"), "HTTP 503 Service Unavailable");
     assert_string_equal(msg(200, "<html>"), "HTTP 200 OK: the answer is not JSON");
     assert_string_equal(msg(599, "odd"), "HTTP 599: odd");
-    assert_string_equal(msg(400, "  first line  \nsecond line\n"), "HTTP 400 Bad Request: first line");
-    assert_string_equal(msg(400, "bell\a and \x1b[31mred"), "HTTP 400 Bad Request: bell? and ?[31mred");
+    assert_string_equal(msg(400, "  first line  \nsecond line\n"),
+                        "HTTP 400 Bad Request: first line");
+    assert_string_equal(msg(400, "bell\a and \x1b[31mred"),
+                        "HTTP 400 Bad Request: bell? and ?[31mred");
     assert_string_equal(msg(400, "{\"error\":\"two\\nlines\"}"), "HTTP 400 Bad Request: two");
 }
 
@@ -101,7 +106,8 @@ static void test_error_message_bounded(void **state)
     /* A long body is cut at RESPONSE_QUOTE_MAX bytes. */
     memset(body, 'x', sizeof(body) - 1);
     body[sizeof(body) - 1] = '\0';
-    assert_int_equal(strlen(msg(500, body)), strlen("HTTP 500 Internal Server Error: ") + RESPONSE_QUOTE_MAX);
+    assert_int_equal(strlen(msg(500, body)),
+                     strlen("HTTP 500 Internal Server Error: ") + RESPONSE_QUOTE_MAX);
 
     /* ... and never inside a UTF-8 sequence: 199 ASCII bytes then "é" (2 bytes) keeps 199. */
     memset(body, 'a', 199);

@@ -6,9 +6,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
-
 #include "cli/server-addr.h"
+
+/* cmocka.h needs stdarg.h, stddef.h and setjmp.h before it. */
+#include <cmocka.h>
 
 static void test_parse_http(void **state)
 {
@@ -76,12 +77,35 @@ static void test_parse_unix(void **state)
 static void test_parse_bad(void **state)
 {
     static const char *const bad[] = {
-        "", "unix:", "ftp://h:21", "https://h:443", "http://", "http://:80", "http://h:", "http://h:0",
-        "http://h:65536", "http://h:70000", "http://h:-1", "http://h:port", "http://h:80/v1",
-        "http://h:80/?x", "http://h:80?x=1", "http://h:80#f", "http://user@h:80",
-        "http://u:p@h:80", "http://[::1", "http://[::1]x", "http://[zz::1]:80", "http://[]:80",
-        "http://::1:80", "http://a b:80", "h:80", "127.0.0.1:9329", "http://h:80:81",
-        "http://h:+80", "http://h: 80",
+        "",
+        "unix:",
+        "ftp://h:21",
+        "https://h:443",
+        "http://",
+        "http://:80",
+        "http://h:",
+        "http://h:0",
+        "http://h:65536",
+        "http://h:70000",
+        "http://h:-1",
+        "http://h:port",
+        "http://h:80/v1",
+        "http://h:80/?x",
+        "http://h:80?x=1",
+        "http://h:80#f",
+        "http://user@h:80",
+        "http://u:p@h:80",
+        "http://[::1",
+        "http://[::1]x",
+        "http://[zz::1]:80",
+        "http://[]:80",
+        "http://::1:80",
+        "http://a b:80",
+        "h:80",
+        "127.0.0.1:9329",
+        "http://h:80:81",
+        "http://h:+80",
+        "http://h: 80",
     };
     struct server_addr a = { .port = 4242 };
 
@@ -123,8 +147,9 @@ static void test_host_port(void **state)
 
 static void test_port(void **state)
 {
-    static const char *const bad[] = { "0", "65536", "70000", "-1", "+1", " 1", "1 ", "1x", "", "0x50",
-                                       "99999999999999999999999" };
+    static const char *const bad[] = {
+        "0", "65536", "70000", "-1", "+1", " 1", "1 ", "1x", "", "0x50", "99999999999999999999999"
+    };
     unsigned p = 7;
 
     assert_int_equal(server_port_parse("1", &p), 0);
@@ -184,9 +209,9 @@ static void test_format(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_http),  cmocka_unit_test(test_parse_unix),
-        cmocka_unit_test(test_parse_bad),   cmocka_unit_test(test_host_port),
-        cmocka_unit_test(test_port),        cmocka_unit_test(test_default_socket),
+        cmocka_unit_test(test_parse_http), cmocka_unit_test(test_parse_unix),
+        cmocka_unit_test(test_parse_bad),  cmocka_unit_test(test_host_port),
+        cmocka_unit_test(test_port),       cmocka_unit_test(test_default_socket),
         cmocka_unit_test(test_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

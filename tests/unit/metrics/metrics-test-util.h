@@ -78,7 +78,8 @@ static inline uint64_t test_rand(uint64_t *state)
  * separators, key fragments) with a sprinkling of arbitrary bytes, NUL included. */
 static inline void hostile_bytes(uint64_t *state, char *buf, size_t n)
 {
-    static const char alphabet[] = "0123456789      \n\n\t:/-=.,\\max cpu some full avg10 total kB lo";
+    static const char alphabet[] =
+            "0123456789      \n\n\t:/-=.,\\max cpu some full avg10 total kB lo";
 
     for (size_t i = 0; i < n; i++) {
         uint64_t v = test_rand(state);

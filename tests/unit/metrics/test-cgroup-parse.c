@@ -206,7 +206,8 @@ static void test_mountinfo_rules(void **state)
     struct cgroup_mounts *m = mounts_new();
 
     /* Escapes in ROOT and MOUNTPOINT; a lone backslash stays. */
-    assert_int_equal(mountinfo_str("30 20 0:30 /docker/a\\134b /sys/fs/my\\040cgroup\\011x\\q rw shared:4 master:1 - "
+    assert_int_equal(mountinfo_str("30 20 0:30 /docker/a\\134b /sys/fs/my\\040cgroup\\011x\\q rw "
+                                   "shared:4 master:1 - "
                                    "cgroup2 cgroup2 rw\n",
                                    m),
                      0);
@@ -255,7 +256,8 @@ static void test_dir_path(void **state)
 
     assert_int_equal(cgroup_dir_path("/sys/fs/cgroup", "/", "/", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "/sys/fs/cgroup");
-    assert_int_equal(cgroup_dir_path("/sys/fs/cgroup/memory", "/", HYBRID_MEMORY_PATH, buf, sizeof(buf)), 0);
+    assert_int_equal(
+            cgroup_dir_path("/sys/fs/cgroup/memory", "/", HYBRID_MEMORY_PATH, buf, sizeof(buf)), 0);
     assert_string_equal(buf, "/sys/fs/cgroup/memory" HYBRID_MEMORY_PATH);
     assert_int_equal(cgroup_dir_path("/sys/fs/cgroup/", "/", "/a/b/", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "/sys/fs/cgroup/a/b");
@@ -263,11 +265,15 @@ static void test_dir_path(void **state)
     assert_string_equal(buf, "/a");
 
     /* A subtree mount: strip the mount's root, but only at a component boundary. */
-    assert_int_equal(cgroup_dir_path("/sys/fs/cgroup", "/docker/abc", "/docker/abc/sub", buf, sizeof(buf)), 0);
+    assert_int_equal(
+            cgroup_dir_path("/sys/fs/cgroup", "/docker/abc", "/docker/abc/sub", buf, sizeof(buf)),
+            0);
     assert_string_equal(buf, "/sys/fs/cgroup/sub");
-    assert_int_equal(cgroup_dir_path("/sys/fs/cgroup", "/docker/abc", "/docker/abc", buf, sizeof(buf)), 0);
+    assert_int_equal(
+            cgroup_dir_path("/sys/fs/cgroup", "/docker/abc", "/docker/abc", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "/sys/fs/cgroup");
-    assert_int_equal(cgroup_dir_path("/sys/fs/cgroup", "/docker/abc", "/docker/abcd", buf, sizeof(buf)), 0);
+    assert_int_equal(
+            cgroup_dir_path("/sys/fs/cgroup", "/docker/abc", "/docker/abcd", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "/sys/fs/cgroup/docker/abcd");
 
     assert_int_equal(cgroup_dir_path("/sys/fs/cgroup", "/", "/../x", buf, sizeof(buf)), -EINVAL);
@@ -295,7 +301,9 @@ static void test_value_files(void **state)
     assert_int_equal(value_str("  5 \n\n", &v), 0);
     assert_true(v == 5);
 
-    char *b = read_fixture("sys/debian12-6.18-hybrid/fs/cgroup/memory" HYBRID_MEMORY_PATH "/memory.limit_in_bytes", &n);
+    char *b = read_fixture("sys/debian12-6.18-hybrid/fs/cgroup/memory" HYBRID_MEMORY_PATH
+                           "/memory.limit_in_bytes",
+                           &n);
     assert_int_equal(cgroup_value_parse(b, n, &v), 0);
     assert_true(v == UINT64_C(9223372036854771712));
     assert_true(cgroup_v1_limit_normalize(v) == UINT64_MAX);
@@ -382,7 +390,8 @@ static void test_keyed(void **state)
     assert_true(v == 104857600);
     free(b);
 
-    b = read_fixture("sys/debian12-6.18-hybrid/fs/cgroup/memory" HYBRID_MEMORY_PATH "/memory.stat", &n);
+    b = read_fixture("sys/debian12-6.18-hybrid/fs/cgroup/memory" HYBRID_MEMORY_PATH "/memory.stat",
+                     &n);
     assert_int_equal(cgroup_keyed_parse(b, n, "total_inactive_file", &v), 0);
     assert_true(v == 1531904);
     free(b);
@@ -408,7 +417,9 @@ static void test_keyed(void **state)
     assert_true(v == 7);
 
     /* Other keys may hold anything, repeat, or come in any order. */
-    assert_int_equal(keyed_str("junk\njunk\nfuture x y\nusage_usec_extra 1\nusage_usec 9", "usage_usec", &v), 0);
+    assert_int_equal(
+            keyed_str("junk\njunk\nfuture x y\nusage_usec_extra 1\nusage_usec 9", "usage_usec", &v),
+            0);
     assert_true(v == 9);
 }
 
@@ -416,8 +427,10 @@ static void test_limits(void **state)
 {
     const uint64_t gib = UINT64_C(1) << 30;
 
-    assert_true(cgroup_v1_limit_normalize(UINT64_C(9223372036854771712)) == UINT64_MAX);  /* 4 KiB pages */
-    assert_true(cgroup_v1_limit_normalize(UINT64_C(9223372036854710272)) == UINT64_MAX);  /* 64 KiB pages */
+    assert_true(cgroup_v1_limit_normalize(UINT64_C(9223372036854771712)) ==
+                UINT64_MAX); /* 4 KiB pages */
+    assert_true(cgroup_v1_limit_normalize(UINT64_C(9223372036854710272)) ==
+                UINT64_MAX); /* 64 KiB pages */
     assert_true(cgroup_v1_limit_normalize(gib) == gib);
 
     assert_true(cgroup_memory_limit_applies(gib, 24 * gib));
@@ -487,7 +500,8 @@ static void test_truncated_captures(void **state)
 
         for (size_t k = 0; k <= n; k++) {
             char *b = dup_exact(full, k);
-            int r = is_cgroup ? proc_self_cgroup_parse(b, k, cg) : mountinfo_cgroup_parse(b, k, mnt);
+            int r = is_cgroup ? proc_self_cgroup_parse(b, k, cg)
+                              : mountinfo_cgroup_parse(b, k, mnt);
             assert_true(r == 0 || r == -EBADMSG || r == -ERANGE);
             free(b);
         }

@@ -188,7 +188,7 @@ static void test_stat_malformed(void **state)
     assert_int_equal(stat_str("", st), -EBADMSG);
     assert_int_equal(stat_str("\n\n", st), -EBADMSG);
     assert_int_equal(stat_str("cpu0 1 2 3 4\nctxt 5\n", st), -EBADMSG); /* no aggregate */
-    assert_int_equal(stat_str("cpu 1 2 3\n", st), -EBADMSG);             /* too few fields */
+    assert_int_equal(stat_str("cpu 1 2 3\n", st), -EBADMSG);            /* too few fields */
     assert_int_equal(stat_str("cpu 1 2 3 4\ncpu0 1 2\n", st), -EBADMSG);
     assert_int_equal(stat_str("cpu 1 2 x 4\n", st), -EBADMSG);
     assert_int_equal(stat_str("cpu 1 2 -3 4\n", st), -EBADMSG);
@@ -300,8 +300,10 @@ static void test_stat_core_pct(void **state)
     double pct[8];
 
     /* CPU 1 goes offline and CPU 3 comes online between the readings. */
-    assert_int_equal(stat_str("cpu 0 0 0 0\ncpu0 0 0 0 100\ncpu1 0 0 0 100\ncpu2 50 0 0 50\n", prev), 0);
-    assert_int_equal(stat_str("cpu 0 0 0 0\ncpu0 25 0 0 175\ncpu2 150 0 0 50\ncpu3 99 0 0 1\n", cur), 0);
+    assert_int_equal(
+            stat_str("cpu 0 0 0 0\ncpu0 0 0 0 100\ncpu1 0 0 0 100\ncpu2 50 0 0 50\n", prev), 0);
+    assert_int_equal(
+            stat_str("cpu 0 0 0 0\ncpu0 25 0 0 175\ncpu2 150 0 0 50\ncpu3 99 0 0 1\n", cur), 0);
     assert_int_equal(proc_stat_core_pct(prev, cur, pct), 3);
     assert_float_equal(pct[0], 25.0, 1e-9);
     assert_float_equal(pct[1], 100.0, 1e-9);
@@ -349,7 +351,9 @@ static void test_meminfo_no_mem_available(void **state)
     free(b);
 
     /* The estimate never exceeds MemTotal. */
-    assert_int_equal(meminfo_str("MemTotal: 100 kB\nMemFree: 80 kB\nBuffers: 30 kB\nCached: 30 kB\n", &mi), 0);
+    assert_int_equal(
+            meminfo_str("MemTotal: 100 kB\nMemFree: 80 kB\nBuffers: 30 kB\nCached: 30 kB\n", &mi),
+            0);
     assert_true(mi.mem_available_estimated);
     assert_true(mi.mem_available_bytes == 100 * KIB);
     assert_true(mi.swap_total_bytes == 0);
@@ -360,8 +364,8 @@ static void test_meminfo_malformed(void **state)
     struct meminfo mi = { .mem_total_bytes = 42 };
 
     assert_int_equal(meminfo_str("", &mi), -EBADMSG);
-    assert_int_equal(meminfo_str("MemFree: 1 kB\n", &mi), -EBADMSG);               /* no MemTotal */
-    assert_int_equal(meminfo_str("MemTotal: 1 kB\n", &mi), -EBADMSG);              /* no MemFree */
+    assert_int_equal(meminfo_str("MemFree: 1 kB\n", &mi), -EBADMSG);  /* no MemTotal */
+    assert_int_equal(meminfo_str("MemTotal: 1 kB\n", &mi), -EBADMSG); /* no MemFree */
     assert_int_equal(meminfo_str("MemTotal: 0 kB\nMemFree: 0 kB\n", &mi), -EBADMSG);
     assert_int_equal(meminfo_str("MemTotal: 1 MB\nMemFree: 1 kB\n", &mi), -EBADMSG);
     assert_int_equal(meminfo_str("MemTotal: 1\nMemFree: 1 kB\n", &mi), -EBADMSG);
@@ -370,7 +374,8 @@ static void test_meminfo_malformed(void **state)
     assert_int_equal(meminfo_str("MemTotal: 2 kB\nMemFree: 1 kB\nMemTotal: 2 kB\n", &mi), -EBADMSG);
     /* 2^54 kB is 2^64 bytes: one past what fits. */
     assert_int_equal(meminfo_str("MemTotal: 18014398509481984 kB\nMemFree: 1 kB\n", &mi), -ERANGE);
-    assert_int_equal(meminfo_str("MemTotal: 18446744073709551616 kB\nMemFree: 1 kB\n", &mi), -ERANGE);
+    assert_int_equal(meminfo_str("MemTotal: 18446744073709551616 kB\nMemFree: 1 kB\n", &mi),
+                     -ERANGE);
     assert_true(mi.mem_total_bytes == 42);
 
     /* A key we do not use may repeat, carry no unit, or hold anything. */
@@ -447,7 +452,8 @@ static void test_psi_malformed(void **state)
     assert_int_equal(psi_str("full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", &p), -EBADMSG);
     assert_int_equal(psi_str("some avg10=0.00 avg60=0.00 avg300=0.00\n", &p), -EBADMSG);
     assert_int_equal(psi_str("some avg10=0.00 avg60=0.00 total=1\n", &p), -EBADMSG);
-    assert_int_equal(psi_str("some avg10=0.00 avg10=0.00 avg60=0.00 avg300=0.00 total=1\n", &p), -EBADMSG);
+    assert_int_equal(psi_str("some avg10=0.00 avg10=0.00 avg60=0.00 avg300=0.00 total=1\n", &p),
+                     -EBADMSG);
     assert_int_equal(psi_str("some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n"
                              "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n",
                              &p),
@@ -459,8 +465,10 @@ static void test_psi_malformed(void **state)
     assert_int_equal(psi_str("some avg10= avg60=0.00 avg300=0.00 total=1\n", &p), -EBADMSG);
     assert_int_equal(psi_str("some avg10 avg60=0.00 avg300=0.00 total=1\n", &p), -EBADMSG);
     assert_int_equal(psi_str("some avg10=100.01 avg60=0.00 avg300=0.00 total=1\n", &p), -ERANGE);
-    assert_int_equal(psi_str("some avg10=0 avg60=0 avg300=0 total=18446744073709551616\n", &p), -ERANGE);
-    assert_int_equal(psi_str("some avg10=0 avg60=0 avg300=0 total=1\nfull avg10=0\n", &p), -EBADMSG);
+    assert_int_equal(psi_str("some avg10=0 avg60=0 avg300=0 total=18446744073709551616\n", &p),
+                     -ERANGE);
+    assert_int_equal(psi_str("some avg10=0 avg60=0 avg300=0 total=1\nfull avg10=0\n", &p),
+                     -EBADMSG);
     assert_true(p.some.total_usec == 77);
 }
 
@@ -550,11 +558,14 @@ static void test_diskstats_other_kernels(void **state)
     free(b);
 
     /* 4.18+, 18 fields (discards, no flushes). */
-    assert_int_equal(diskstats_str("   8  0 sda 1 2 300 4 5 6 700 8 9 10 11 12 13 14 15\n", NULL, &t), 0);
+    assert_int_equal(
+            diskstats_str("   8  0 sda 1 2 300 4 5 6 700 8 9 10 11 12 13 14 15\n", NULL, &t), 0);
     assert_true(t.read_bytes == 300 * 512);
     assert_true(t.written_bytes == 700 * 512);
     /* A later kernel's extra fields are ignored. */
-    assert_int_equal(diskstats_str("8 0 sda 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20\n", NULL, &t), 0);
+    assert_int_equal(
+            diskstats_str("8 0 sda 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20\n", NULL, &t),
+            0);
     assert_true(t.read_bytes == 3 * 512);
 }
 
@@ -586,7 +597,9 @@ static void test_diskstats_rules(void **state)
     assert_true(t.read_bytes == 0);
 
     /* A repeated device is summed again (each line is a record). */
-    assert_int_equal(diskstats_str("8 0 sda 1 0 2 0 1 0 4 0 0 0 0\n8 0 sda 1 0 2 0 1 0 4 0 0 0 0\n", all, &t), 0);
+    assert_int_equal(diskstats_str("8 0 sda 1 0 2 0 1 0 4 0 0 0 0\n8 0 sda 1 0 2 0 1 0 4 0 0 0 0\n",
+                                   all, &t),
+                     0);
     assert_int_equal(t.n_disks, 2);
     assert_true(t.written_bytes == 8 * 512);
 
@@ -598,16 +611,19 @@ static void test_diskstats_rules(void **state)
     assert_true(t.read_bytes == (uint64_t) (UINT64_C(36028797018963967) * 512 + 2 * 512));
 
     t.n_disks = 99;
-    assert_int_equal(diskstats_str("8 0 sda 1 0 2 0 1 0 4 0 0 0\n", NULL, &t), -EBADMSG);  /* 13 fields */
-    assert_int_equal(diskstats_str("8 0 sda1 1 2 3 4\n", NULL, &t), -EBADMSG);             /* 2.6 partition */
+    assert_int_equal(diskstats_str("8 0 sda 1 0 2 0 1 0 4 0 0 0\n", NULL, &t),
+                     -EBADMSG);                                                /* 13 fields */
+    assert_int_equal(diskstats_str("8 0 sda1 1 2 3 4\n", NULL, &t), -EBADMSG); /* 2.6 partition */
     assert_int_equal(diskstats_str("8 0\n", NULL, &t), -EBADMSG);
     assert_int_equal(diskstats_str("x 0 sda 1 0 2 0 1 0 4 0 0 0 0\n", NULL, &t), -EBADMSG);
     assert_int_equal(diskstats_str("8 0 sda 1 0 2x 0 1 0 4 0 0 0 0\n", NULL, &t), -EBADMSG);
-    assert_int_equal(diskstats_str("8 0 sda 1 0 18446744073709551616 0 1 0 4 0 0 0 0\n", NULL, &t), -ERANGE);
-    assert_int_equal(diskstats_str("8 0 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                                   " 1 0 2 0 1 0 4 0 0 0 0\n",
-                                   NULL, &t),
-                     -EBADMSG);
+    assert_int_equal(diskstats_str("8 0 sda 1 0 18446744073709551616 0 1 0 4 0 0 0 0\n", NULL, &t),
+                     -ERANGE);
+    assert_int_equal(
+            diskstats_str("8 0 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                          " 1 0 2 0 1 0 4 0 0 0 0\n",
+                          NULL, &t),
+            -EBADMSG);
     assert_int_equal(t.n_disks, 99);
 }
 
@@ -691,7 +707,8 @@ static void test_net_dev_rules(void **state)
     assert_int_equal(net_dev_str("eth0: 1 2 3\n", &t), -EBADMSG);
     assert_int_equal(net_dev_str(" : 1 0 0 0 0 0 0 0 2 0 0 0 0 0 0 0\n", &t), -EBADMSG);
     assert_int_equal(net_dev_str("eth0: 1 0 0 0 0 0 0 0 x 0 0 0 0 0 0 0\n", &t), -EBADMSG);
-    assert_int_equal(net_dev_str("eth0:18446744073709551616 0 0 0 0 0 0 0 2 0 0 0 0 0 0 0\n", &t), -ERANGE);
+    assert_int_equal(net_dev_str("eth0:18446744073709551616 0 0 0 0 0 0 0 2 0 0 0 0 0 0 0\n", &t),
+                     -ERANGE);
     assert_int_equal(t.n_interfaces, 99);
 }
 
@@ -724,7 +741,8 @@ static int parse_any(int which, const char *b, size_t n)
 
 static void test_truncated_captures(void **state)
 {
-    static const char *const files[] = { "stat", "meminfo", "pressure/io", "loadavg", "diskstats", "net/dev" };
+    static const char *const files[] = { "stat",    "meminfo",   "pressure/io",
+                                         "loadavg", "diskstats", "net/dev" };
     static const char *const scenarios[] = { "debian12-6.18-hybrid", "container-v2-5.10" };
 
     for (size_t sc = 0; sc < ELEMENTSOF(scenarios); sc++)

@@ -83,64 +83,80 @@ static void root_unlink(struct root *r, const char *rel)
 
 /* Between the two readings, 2 s apart: total Δbusy = 300 (user 200 + system 100), Δidle = 250 +
  * iowait 50, so the host is 50 % busy = 1.0 core of 2. cpu0 is 200/300 busy, cpu1 100/300. */
-static const char stat_a[] = "cpu  1000 0 500 8000 500 0 0 0 0 0\n"
-                             "cpu0 500 0 250 4000 250 0 0 0 0 0\n"
-                             "cpu1 500 0 250 4000 250 0 0 0 0 0\n"
-                             "intr 1 2 3\n"
-                             "ctxt 10000\n"
-                             "btime 1700000000\n"
-                             "procs_running 3\n"
-                             "procs_blocked 1\n";
-static const char stat_b[] = "cpu  1200 0 600 8250 550 0 0 0 0 0\n"
-                             "cpu0 650 0 300 4100 250 0 0 0 0 0\n"
-                             "cpu1 550 0 300 4150 300 0 0 0 0 0\n"
-                             "intr 1 2 3\n"
-                             "ctxt 14000\n"
-                             "btime 1700000000\n"
-                             "procs_running 5\n"
-                             "procs_blocked 2\n";
+static const char stat_a[] =
+        "cpu  1000 0 500 8000 500 0 0 0 0 0\n"
+        "cpu0 500 0 250 4000 250 0 0 0 0 0\n"
+        "cpu1 500 0 250 4000 250 0 0 0 0 0\n"
+        "intr 1 2 3\n"
+        "ctxt 10000\n"
+        "btime 1700000000\n"
+        "procs_running 3\n"
+        "procs_blocked 1\n";
+static const char stat_b[] =
+        "cpu  1200 0 600 8250 550 0 0 0 0 0\n"
+        "cpu0 650 0 300 4100 250 0 0 0 0 0\n"
+        "cpu1 550 0 300 4150 300 0 0 0 0 0\n"
+        "intr 1 2 3\n"
+        "ctxt 14000\n"
+        "btime 1700000000\n"
+        "procs_running 5\n"
+        "procs_blocked 2\n";
 
-static const char meminfo_host[] = "MemTotal:        8388608 kB\n"
-                                   "MemFree:         1048576 kB\n"
-                                   "MemAvailable:    6291456 kB\n"
-                                   "Buffers:          262144 kB\n"
-                                   "Cached:           524288 kB\n"
-                                   "SwapCached:            0 kB\n"
-                                   "SwapTotal:       2097152 kB\n"
-                                   "SwapFree:        1048576 kB\n";
+static const char meminfo_host[] =
+        "MemTotal:        8388608 kB\n"
+        "MemFree:         1048576 kB\n"
+        "MemAvailable:    6291456 kB\n"
+        "Buffers:          262144 kB\n"
+        "Cached:           524288 kB\n"
+        "SwapCached:            0 kB\n"
+        "SwapTotal:       2097152 kB\n"
+        "SwapFree:        1048576 kB\n";
 
 /* sda and dm-0 are whole disks (sys/block has them), sda1 is a partition, loop0 is virtual.
  * 20-, 14- and 18-field lines mixed. Δ read sectors: sda 4000 + dm-0 1000; Δ written: 1000 +
  * 1000. */
-static const char diskstats_a[] = "   8       0 sda 100 0 1000 0 50 0 2000 0 0 0 0 0 0 0 0 0 0\n"
-                                  "   8       1 sda1 100 0 1000 0 50 0 2000 0 0 0 0 0 0 0 0 0 0\n"
-                                  "   7       0 loop0 10 0 500 0 0 0 0 0 0 0 0\n"
-                                  " 253       0 dm-0 10 0 100 0 10 0 200 0 0 0 0 0 0 0 0\n";
-static const char diskstats_b[] = "   8       0 sda 100 0 5000 0 50 0 3000 0 0 0 0 0 0 0 0 0 0\n"
-                                  "   8       1 sda1 100 0 5000 0 50 0 3000 0 0 0 0 0 0 0 0 0 0\n"
-                                  "   7       0 loop0 10 0 100500 0 0 0 0 0 0 0 0\n"
-                                  " 253       0 dm-0 10 0 1100 0 10 0 1200 0 0 0 0 0 0 0 0\n";
+static const char diskstats_a[] =
+        "   8       0 sda 100 0 1000 0 50 0 2000 0 0 0 0 0 0 0 0 0 0\n"
+        "   8       1 sda1 100 0 1000 0 50 0 2000 0 0 0 0 0 0 0 0 0 0\n"
+        "   7       0 loop0 10 0 500 0 0 0 0 0 0 0 0\n"
+        " 253       0 dm-0 10 0 100 0 10 0 200 0 0 0 0 0 0 0 0\n";
+static const char diskstats_b[] =
+        "   8       0 sda 100 0 5000 0 50 0 3000 0 0 0 0 0 0 0 0 0 0\n"
+        "   8       1 sda1 100 0 5000 0 50 0 3000 0 0 0 0 0 0 0 0 0 0\n"
+        "   7       0 loop0 10 0 100500 0 0 0 0 0 0 0 0\n"
+        " 253       0 dm-0 10 0 1100 0 10 0 1200 0 0 0 0 0 0 0 0\n";
 
 /* Δrx: eth0 600000 + eth1 400000 (its counter touches the colon); Δtx: 200000; lo is ignored. */
 static const char net_a[] =
         "Inter-|   Receive                                                |  Transmit\n"
-        " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
-        "    lo:    1000      10    0    0    0     0          0         0     1000      10    0    0    0     0       0          0\n"
-        "  eth0: 1000000     100    0    0    0     0          0         0   500000      50    0    0    0     0       0          0\n"
-        "  eth1:4294967296   100    0    0    0     0          0         0        7      50    0    0    0     0       0          0\n";
+        " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs "
+        "drop fifo colls carrier compressed\n"
+        "    lo:    1000      10    0    0    0     0          0         0     1000      10    0   "
+        " 0    0     0       0          0\n"
+        "  eth0: 1000000     100    0    0    0     0          0         0   500000      50    0   "
+        " 0    0     0       0          0\n"
+        "  eth1:4294967296   100    0    0    0     0          0         0        7      50    0   "
+        " 0    0     0       0          0\n";
 static const char net_b[] =
         "Inter-|   Receive                                                |  Transmit\n"
-        " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
-        "    lo:  100999      10    0    0    0     0          0         0   100999      10    0    0    0     0       0          0\n"
-        "  eth0: 1600000     100    0    0    0     0          0         0   700000      50    0    0    0     0       0          0\n"
-        "  eth1:4295367296   100    0    0    0     0          0         0        7      50    0    0    0     0       0          0\n";
+        " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs "
+        "drop fifo colls carrier compressed\n"
+        "    lo:  100999      10    0    0    0     0          0         0   100999      10    0   "
+        " 0    0     0       0          0\n"
+        "  eth0: 1600000     100    0    0    0     0          0         0   700000      50    0   "
+        " 0    0     0       0          0\n"
+        "  eth1:4295367296   100    0    0    0     0          0         0        7      50    0   "
+        " 0    0     0       0          0\n";
 
-static const char psi_cpu[] = "some avg10=1.50 avg60=1.00 avg300=0.50 total=12345\n"
-                              "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
-static const char psi_memory[] = "some avg10=0.25 avg60=0.10 avg300=0.05 total=777\n"
-                                 "full avg10=0.20 avg60=0.05 avg300=0.01 total=555\n";
-static const char psi_io[] = "some avg10=7.00 avg60=6.00 avg300=5.00 total=999999\n"
-                             "full avg10=3.00 avg60=2.00 avg300=1.00 total=888888\n";
+static const char psi_cpu[] =
+        "some avg10=1.50 avg60=1.00 avg300=0.50 total=12345\n"
+        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
+static const char psi_memory[] =
+        "some avg10=0.25 avg60=0.10 avg300=0.05 total=777\n"
+        "full avg10=0.20 avg60=0.05 avg300=0.01 total=555\n";
+static const char psi_io[] =
+        "some avg10=7.00 avg60=6.00 avg300=5.00 total=999999\n"
+        "full avg10=3.00 avg60=2.00 avg300=1.00 total=888888\n";
 
 static void put_host(struct root *r)
 {
@@ -175,20 +191,24 @@ static void put_v2(struct root *r, bool with_cpu_stat)
     root_put(r, "proc/self/cgroup", "0::/kubepods/pod1/ctr\n");
     root_put(r, "proc/self/mountinfo",
              "1081 941 0:123 / / rw,relatime master:512 - overlay overlay rw\n"
-             "1086 1085 0:30 / /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime - cgroup2 cgroup rw,nsdelegate\n");
+             "1086 1085 0:30 / /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime - cgroup2 cgroup "
+             "rw,nsdelegate\n");
     root_put(r, "sys/fs/cgroup/memory.max", "2147483648\n");
     root_put(r, "sys/fs/cgroup/memory.current", "1073741824\n");
-    root_put(r, "sys/fs/cgroup/memory.stat", "anon 1\nfile 2\ninactive_file 268435456\nactive_file 5\n");
+    root_put(r, "sys/fs/cgroup/memory.stat",
+             "anon 1\nfile 2\ninactive_file 268435456\nactive_file 5\n");
     root_put(r, "sys/fs/cgroup/cpu.max", "150000 100000\n");
     if (with_cpu_stat)
-        root_put(r, "sys/fs/cgroup/cpu.stat", "usage_usec 1000000\nuser_usec 600000\nsystem_usec 400000\n");
+        root_put(r, "sys/fs/cgroup/cpu.stat",
+                 "usage_usec 1000000\nuser_usec 600000\nsystem_usec 400000\n");
 }
 
 /* Hybrid: v2 root without controllers, v1 memory/cpu/cpuacct each on its own hierarchy, and our
  * v1 cgroup directory exists. */
 static void put_v1(struct root *r, const char *limit, const char *quota)
 {
-    root_put(r, "proc/self/cgroup", "5:cpuacct:/svc/app\n4:memory:/svc/app\n1:cpu:/svc/app\n0::/\n");
+    root_put(r, "proc/self/cgroup",
+             "5:cpuacct:/svc/app\n4:memory:/svc/app\n1:cpu:/svc/app\n0::/\n");
     root_put(r, "proc/self/mountinfo",
              "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
              "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
@@ -236,7 +256,8 @@ static void test_plain_host(void **state)
     root_make(&r);
     put_host(&r);
     root_put(&r, "proc/self/cgroup", "0::/\n");
-    root_put(&r, "proc/self/mountinfo", "41 31 0:38 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw\n");
+    root_put(&r, "proc/self/mountinfo",
+             "41 31 0:38 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw\n");
     root_put(&r, "sys/fs/cgroup/cgroup.controllers", "cpu memory\n");
     root_put(&r, "sys/fs/cgroup/cpu.stat", "usage_usec 5\n");
 
@@ -317,7 +338,8 @@ static void test_plain_host(void **state)
     assert_int_equal(snap->disks[0].error, 0);
     assert_int_equal(statvfs(r.path, &sv), 0);
     assert_true(snap->disks[0].total_bytes == (uint64_t) sv.f_blocks * sv.f_frsize);
-    assert_true(snap->disks[0].used_bytes == snap->disks[0].total_bytes - snap->disks[0].free_root_bytes);
+    assert_true(snap->disks[0].used_bytes ==
+                snap->disks[0].total_bytes - snap->disks[0].free_root_bytes);
     assert_true(snap->disks[0].free_bytes <= snap->disks[0].free_root_bytes);
     assert_true(snap->disks[0].free_root_bytes <= snap->disks[0].total_bytes);
     assert_false(snap->disks[0].readonly);
@@ -352,8 +374,9 @@ static void test_counters_and_time(void **state)
     /* Counters going backwards (interface reset, disk replaced) give 0, never a huge rate; the
      * counters that did advance still give theirs. */
     root_put(&r, "proc/net/dev", net_a);
-    root_put(&r, "proc/diskstats", "   8       0 sda 100 0 9000 0 50 0 3000 0 0 0 0 0 0 0 0 0 0\n"
-                                   " 253       0 dm-0 10 0 1100 0 10 0 1200 0 0 0 0 0 0 0 0\n");
+    root_put(&r, "proc/diskstats",
+             "   8       0 sda 100 0 9000 0 50 0 3000 0 0 0 0 0 0 0 0 0 0\n"
+             " 253       0 dm-0 10 0 1100 0 10 0 1200 0 0 0 0 0 0 0 0\n");
     assert_int_equal(sampler_sample(s, T0 + USEC_PER_SEC, 0, snap), 0);
     assert_true(snap->valid);
     assert_float_equal(snap->net_rx_bytes_per_sec, 0.0, 1e-9);
@@ -391,6 +414,46 @@ static void test_counters_and_time(void **state)
     free(snap);
 }
 
+static void test_refresh_intervals(void **state)
+{
+    struct root r;
+    struct hr_snapshot *snap = snap_new();
+
+    root_make(&r);
+    put_host(&r);
+    struct sampler *s = sampler_at(&r, 0, NULL);
+    assert_int_equal(sampler_sample(s, T0, 0, snap), 0);
+    assert_true(snap->processes == 3);
+
+    /* A new PID and a new disk: the PID count is refreshed every 10 s, the disk list every 60 s. */
+    root_mkdir(&r, "proc/777");
+    root_put(&r, "sys/block/sda1/dev", "8:1\n");
+    advance_host(&r);
+    assert_int_equal(sampler_sample(s, T1, 0, snap), 0);
+    assert_true(snap->processes == 3);
+    assert_float_equal(snap->disk_read_bytes_per_sec, 5000.0 * 512 / 2, 1e-6);
+
+    assert_int_equal(sampler_sample(s, T0 + 10 * USEC_PER_SEC, 0, snap), 0);
+    assert_true(snap->processes == 4);
+
+    /* After a minute sda1 counts as a whole disk too. The tick that notices restarts the disk
+     * rates (sda1's history must not show up as one burst); the next one includes sda1. */
+    assert_int_equal(sampler_sample(s, T0 + 61 * USEC_PER_SEC, 0, snap), 0);
+    assert_true(snap->valid);
+    assert_float_equal(snap->disk_read_bytes_per_sec, 0.0, 1e-9);
+    assert_float_equal(snap->net_rx_bytes_per_sec, 0.0, 1e-9); /* unchanged files: 0, not reset */
+    root_put(&r, "proc/diskstats",
+             "   8       0 sda 100 0 7000 0 50 0 3000 0 0 0 0 0 0 0 0 0 0\n"
+             "   8       1 sda1 100 0 7000 0 50 0 3000 0 0 0 0 0 0 0 0 0 0\n"
+             " 253       0 dm-0 10 0 1100 0 10 0 1200 0 0 0 0 0 0 0 0\n");
+    assert_int_equal(sampler_sample(s, T0 + 63 * USEC_PER_SEC, 0, snap), 0);
+    assert_float_equal(snap->disk_read_bytes_per_sec, 4000.0 * 512 / 2, 1e-6);
+
+    sampler_free(s);
+    root_done(&r);
+    free(snap);
+}
+
 static void test_v2_container(void **state)
 {
     struct root r;
@@ -400,7 +463,8 @@ static void test_v2_container(void **state)
     put_host(&r);
     put_v2(&r, true);
     struct sampler *s = sampler_at(&r, 0, NULL);
-    assert_string_equal(sampler_describe(s), "cgroup: v2 memory (limit 2.0 GiB), v2 cpu (quota 1.50 cores); psi: yes");
+    assert_string_equal(sampler_describe(s),
+                        "cgroup: v2 memory (limit 2.0 GiB), v2 cpu (quota 1.50 cores); psi: yes");
 
     assert_int_equal(sampler_sample(s, T0, 0, snap), 0);
     advance_host(&r);
@@ -432,7 +496,8 @@ static void test_v2_container(void **state)
 
     /* Now the host is the tighter bound: only 1 GiB available there. And the cgroup is nearly
      * idle (0.1 core) while the host stays 1.0 core busy: free = min(1.4, 1.0) → 33.3 %. */
-    root_put(&r, "proc/meminfo", "MemTotal: 8388608 kB\nMemFree: 524288 kB\nMemAvailable: 1048576 kB\n");
+    root_put(&r, "proc/meminfo",
+             "MemTotal: 8388608 kB\nMemFree: 524288 kB\nMemAvailable: 1048576 kB\n");
     root_put(&r, "sys/fs/cgroup/cpu.stat", "usage_usec 2800000\n");
     root_put(&r, "proc/stat", "cpu  1400 0 700 8500 600 0 0 0 0 0\ncpu0 1 0 0 0\ncpu1 1 0 0 0\n");
     assert_int_equal(sampler_sample(s, T1 + 2 * USEC_PER_SEC, 0, snap), 0);
@@ -470,7 +535,8 @@ static void test_v2_without_usage(void **state)
     put_v2(&r, false);
     struct sampler *s = sampler_at(&r, 0, NULL);
     assert_string_equal(sampler_describe(s),
-                        "cgroup: v2 memory (limit 2.0 GiB), v2 cpu (quota 1.50 cores, usage unknown); psi: yes");
+                        "cgroup: v2 memory (limit 2.0 GiB), v2 cpu (quota 1.50 cores, usage "
+                        "unknown); psi: yes");
     assert_int_equal(sampler_sample(s, T0, 0, snap), 0);
     advance_host(&r);
     assert_int_equal(sampler_sample(s, T1, 0, snap), 0);
@@ -492,7 +558,8 @@ static void test_v1_hybrid(void **state)
     put_host(&r);
     put_v1(&r, "1073741824\n", "50000\n");
     struct sampler *s = sampler_at(&r, 0, NULL);
-    assert_string_equal(sampler_describe(s), "cgroup: v1 memory (limit 1.0 GiB), v1 cpu (quota 0.50 cores); psi: yes");
+    assert_string_equal(sampler_describe(s),
+                        "cgroup: v1 memory (limit 1.0 GiB), v1 cpu (quota 0.50 cores); psi: yes");
 
     assert_int_equal(sampler_sample(s, T0, 0, snap), 0);
     advance_host(&r);
@@ -534,7 +601,8 @@ static void test_v1_unlimited(void **state)
     put_host(&r);
     put_v1(&r, "9223372036854771712\n", "-1\n");
     struct sampler *s = sampler_at(&r, 0, NULL);
-    assert_string_equal(sampler_describe(s), "cgroup: v1 memory (unlimited), v1 cpu (unlimited); psi: yes");
+    assert_string_equal(sampler_describe(s),
+                        "cgroup: v1 memory (unlimited), v1 cpu (unlimited); psi: yes");
 
     assert_int_equal(sampler_sample(s, T0, 0, snap), 0);
     advance_host(&r);
@@ -565,9 +633,19 @@ static void test_v1_unlimited(void **state)
     assert_float_equal(snap->cgroup.cpu_quota_cores, 4.0, 1e-9);
     assert_float_equal(snap->cpu_capacity_cores, 2.0, 1e-9);
 
+    /* A limit set on an ancestor shows up in v1's hierarchical_memory_limit and binds us. */
+    root_put(&r, "sys/fs/cgroup/memory/svc/app/memory.limit_in_bytes", "9223372036854771712\n");
+    root_put(&r, "sys/fs/cgroup/memory/svc/app/memory.stat",
+             "total_inactive_file 104857600\nhierarchical_memory_limit 2147483648\n");
+    assert_int_equal(sampler_sample(s, T1 + 2 * USEC_PER_SEC, 0, snap), 0);
+    assert_true(snap->cgroup.memory_limited);
+    assert_true(snap->cgroup.memory_limit_bytes == 2 * GIB);
+    assert_true(snap->mem_total_bytes == 2 * GIB);
+    assert_true(snap->mem_available_bytes == 2 * GIB - 500 * MIB);
+
     /* A cgroup file that turns unreadable degrades to host values for that tick. */
     root_put(&r, "sys/fs/cgroup/memory/svc/app/memory.usage_in_bytes", "garbage\n");
-    assert_int_equal(sampler_sample(s, T1 + 2 * USEC_PER_SEC, 0, snap), 0);
+    assert_int_equal(sampler_sample(s, T1 + 3 * USEC_PER_SEC, 0, snap), 0);
     assert_int_equal(snap->cgroup.memory_mode, CGROUP_MODE_NONE);
     assert_true(snap->mem_total_bytes == 8 * GIB);
 
@@ -624,12 +702,13 @@ static void test_missing_mem_available(void **state)
 
     root_make(&r);
     put_host(&r);
-    root_put(&r, "proc/meminfo", "MemTotal:        8388608 kB\n"
-                                 "MemFree:         1048576 kB\n"
-                                 "Buffers:          262144 kB\n"
-                                 "Cached:           524288 kB\n"
-                                 "SwapTotal:            0 kB\n"
-                                 "SwapFree:             0 kB\n");
+    root_put(&r, "proc/meminfo",
+             "MemTotal:        8388608 kB\n"
+             "MemFree:         1048576 kB\n"
+             "Buffers:          262144 kB\n"
+             "Cached:           524288 kB\n"
+             "SwapTotal:            0 kB\n"
+             "SwapFree:             0 kB\n");
     struct sampler *s = sampler_at(&r, 0, NULL);
     assert_int_equal(sampler_sample(s, T0, 0, snap), 0);
     /* MemFree + Buffers + Cached = 1 GiB + 256 MiB + 512 MiB. */
@@ -724,7 +803,8 @@ static void test_fixture_scenarios(void **state)
     root_make(&r);
     root_link_scenario(&r, "debian12-6.18-hybrid");
     s = sampler_at(&r, 0, NULL);
-    assert_string_equal(sampler_describe(s), "cgroup: v1 memory (unlimited), v1 cpu (unlimited); psi: yes");
+    assert_string_equal(sampler_describe(s),
+                        "cgroup: v1 memory (unlimited), v1 cpu (unlimited); psi: yes");
     assert_int_equal(sampler_sample(s, T0, 0, snap), 0);
     assert_int_equal(sampler_sample(s, T1, 0, snap), 0);
     assert_true(snap->valid);
@@ -745,7 +825,8 @@ static void test_fixture_scenarios(void **state)
     root_make(&r);
     root_link_scenario(&r, "container-v2-5.10");
     s = sampler_at(&r, 0, NULL);
-    assert_string_equal(sampler_describe(s), "cgroup: v2 memory (limit 2.0 GiB), v2 cpu (quota 1.50 cores); psi: yes");
+    assert_string_equal(sampler_describe(s),
+                        "cgroup: v2 memory (limit 2.0 GiB), v2 cpu (quota 1.50 cores); psi: yes");
     assert_int_equal(sampler_sample(s, T0, 0, snap), 0);
     assert_int_equal(snap->n_cpus, 4);
     assert_float_equal(snap->cpu_capacity_cores, 1.5, 1e-9);
@@ -762,7 +843,8 @@ static void test_fixture_scenarios(void **state)
     root_make(&r);
     root_link_scenario(&r, "legacy-v1-3.2");
     s = sampler_at(&r, 0, NULL);
-    assert_string_equal(sampler_describe(s), "cgroup: v1 memory (limit 1.0 GiB), v1 cpu (quota 0.50 cores); psi: no");
+    assert_string_equal(sampler_describe(s),
+                        "cgroup: v1 memory (limit 1.0 GiB), v1 cpu (quota 0.50 cores); psi: no");
     assert_int_equal(sampler_sample(s, T0, 0, snap), 0);
     assert_float_equal(snap->cpu_capacity_cores, 0.5, 1e-9);
     assert_true(snap->mem_total_bytes == GIB);
@@ -798,10 +880,12 @@ static void test_real_root(void **state)
     assert_int_equal(sampler_new(&o, &s), 0);
     assert_true(strncmp(sampler_describe(s), "cgroup: ", 8) == 0);
 
-    assert_int_equal(sampler_sample(s, now_usec(CLOCK_MONOTONIC), now_usec(CLOCK_REALTIME), snap), 0);
+    assert_int_equal(sampler_sample(s, now_usec(CLOCK_MONOTONIC), now_usec(CLOCK_REALTIME), snap),
+                     0);
     assert_false(snap->valid);
     burn_cpu_ms(100);
-    assert_int_equal(sampler_sample(s, now_usec(CLOCK_MONOTONIC), now_usec(CLOCK_REALTIME), snap), 0);
+    assert_int_equal(sampler_sample(s, now_usec(CLOCK_MONOTONIC), now_usec(CLOCK_REALTIME), snap),
+                     0);
     assert_true(snap->valid);
 
     assert_true(snap->n_cpus >= 1);
@@ -836,6 +920,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_host),
         cmocka_unit_test(test_counters_and_time),
+        cmocka_unit_test(test_refresh_intervals),
         cmocka_unit_test(test_v2_container),
         cmocka_unit_test(test_v2_without_usage),
         cmocka_unit_test(test_v1_hybrid),

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# GPUs through the real NVML code path against the fake libnvidia-ml.so.1, changed while the
+# daemon runs; and GET /metrics checked by promtool.
+. "$(dirname "$0")/../harness/lib.sh"
+
+: "${FAKE_NVML:?FAKE_NVML must point at the fake libnvidia-ml.so.1}"
+export HEADROOM_NVML_LIB="$FAKE_NVML"
+export HEADROOM_FAKE_NVML_SCRIPT="$T/nvml.script"
+GiB=$((1024 * 1024 * 1024))
+
+cat > "$HEADROOM_FAKE_NVML_SCRIPT" <<EOF
+gpus 2
+gpu 0 name=Fake H100 uuid=GPU-aaaa util=95 temp=60 mem_total=$((80 * GiB)) mem_used=$((8 * GiB)) mem_reserved=0
+proc 0 4242 $((6 * GiB))
+gpu 1 name=Fake L4 uuid=GPU-bbbb util=10 temp=40 mem_total=$((24 * GiB)) mem_used=$((2 * GiB)) mem_reserved=0
+noprocs 1
+EOF
+write_config <<EOF
+monitoring:
+  interval_ms: 200
+EOF
+start_daemon
+
+http GET /status
+check "two GPUs" jq -e '.gpus | length == 2' <<<"$BODY"
+check "gpu 0 figures" jq -e '.gpus[0] | .name == "Fake H100" and .uuid == "GPU-aaaa" and .vendor == "nvidia"
+    and .usage_percent == 95 and .temperature == 60 and .vram_total_bytes == 85899345920
+    and .vram_used_bytes == 8589934592' <<<"$BODY"
+check "per-process VRAM" jq -e '.gpus[0].processes == [{"pid":4242,"vram_used_bytes":6442450944}]' <<<"$BODY"
+check "gpu 1 figures" jq -e '.gpus[1] | .name == "Fake L4" and .usage_percent == 10' <<<"$BODY"
+
+# A task fits on the idle L4, so GPU 0 being busy does not deny it; the answer names the GPU.
+http POST /v1/ask -d '{"task":"render","needs":{"vram_bytes":"8G"}}'
+eq "fits on gpu 1" "$STATUS" 200
+eq "chosen gpu" "$(jq .gpu <<<"$BODY")" 1
+http POST /v1/ask -d '{"task":"render","needs":{"vram_bytes":"40G"}}'
+eq "too big for any gpu" "$STATUS" 503
+eq "vram reason" "$(jq -c .reasons <<<"$BODY")" '["vram_overload"]'
+
+# Both GPUs busy: capfox's gpu_overload.
+sed -i 's/util=10/util=97/' "$HEADROOM_FAKE_NVML_SCRIPT"
+check "change seen at the next samples" wait_for \
+    "[ \"\$(curl -s -X POST '$BASE/ask?reason=true' -d '{}' | jq -c .reasons)\" = '[\"gpu_overload\"]' ]" 10
+
+# A GPU that falls off the bus is reported as lost and never chosen.
+sed -i 's/util=97/util=5/' "$HEADROOM_FAKE_NVML_SCRIPT"
+echo "lost 1" >> "$HEADROOM_FAKE_NVML_SCRIPT"
+check "lost gpu reported" wait_for "curl -s '$BASE/status' | jq -e '.gpus[1].lost == true'" 10
+http POST '/ask?reason=true' -d '{}'
+eq "busy gpu 0 and lost gpu 1" "$BODY" '{"allowed":false,"reasons":["gpu_overload"]}'
+
+# Prometheus text format 0.0.4, validated by promtool when it is available.
+curl -s -D "$T/metrics.h" -o "$T/metrics" "$BASE/metrics"
+check "metrics content type" grep -qi '^Content-Type: text/plain; version=0.0.4' "$T/metrics.h"
+check "gpu series" grep -q '^headroom_gpu_memory_total_bytes{gpu="0"} 85899345920$' "$T/metrics"
+check "gpu info" grep -q '^headroom_gpu_info{gpu="0",name="Fake H100",uuid="GPU-aaaa",vendor="nvidia"} 1$' "$T/metrics"
+check "cpu series" grep -q '^headroom_cpu_usage_ratio ' "$T/metrics"
+check "ends with a newline" test "$(tail -c 1 "$T/metrics" | od -An -c | tr -d ' ')" = '\n'
+dups=$(grep -v '^#' "$T/metrics" | sed 's/ [^ ]*$//' | sort | uniq -d)
+eq "every series once" "$dups" ""
+if [ -x "${PROMTOOL:-}" ]; then
+    "$PROMTOOL" check metrics < "$T/metrics" > "$T/promtool.out" 2>&1
+    rc=$?
+    eq "promtool check metrics" "$rc" 0
+    [ "$rc" -eq 0 ] || cat "$T/promtool.out" >&2
+else
+    echo "promtool not available: format check skipped (scripts/deps.sh test installs it)"
+fi
+finish
