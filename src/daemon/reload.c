@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "daemon/reload.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
@@ -82,6 +83,12 @@ void daemon_reload(struct daemon *d)
             memcpy(d->config.monitoring.paths, old.monitoring.paths, sizeof(old.monitoring.paths));
             d->config.monitoring.n_paths = old.monitoring.n_paths;
         } else {
+            /* Prime the new sampler, so that the next tick has rates and CPU deltas instead of
+             * one sample of zeros in the history. */
+            struct hr_snapshot *scratch = malloc(sizeof(*scratch));
+            if (scratch)
+                (void) sampler_sample(s, now_usec(CLOCK_MONOTONIC), now_usec(CLOCK_REALTIME), scratch);
+            free(scratch);
             sampler_free(d->sampler);
             d->sampler = s;
         }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The sampler turns the host's /proc, /sys and statvfs readings into one hr_snapshot (GPUs are
- * filled in separately by the daemon from src/gpu, so a slow driver never delays the rest). It
- * keeps the fds of the files it re-reads each tick and the previous counters for rates. All paths
- * are read below root_fd, so a fixture tree works exactly like "/". */
+/* The sampler turns the host's proc and sys files and statvfs readings into one hr_snapshot
+ * (GPUs are filled in separately by the daemon from src/gpu, so a slow driver never delays the
+ * rest). It keeps the fds of the files it re-reads each tick and the previous counters for rates.
+ * All paths are read below root_fd, so a fixture tree works exactly like "/". */
 
 #include "metrics/snapshot.h"
 

@@ -96,7 +96,7 @@ struct hr_snapshot {
     /* CPU: percent of the capacity we may use (cgroup quota when set, else all online CPUs). */
     double cpu_pct;
     double cpu_capacity_cores;
-    unsigned n_cpus;             /* online CPUs seen in /proc/stat (at least 1) */
+    unsigned n_cpus;             /* online CPUs seen in proc/stat (at least 1) */
     unsigned n_cpu_pct;          /* entries filled in cpu_core_pct (≤ HR_CPUS_MAX) */
     double cpu_core_pct[HR_CPUS_MAX];
     double load1, load5, load15;
@@ -118,10 +118,10 @@ struct hr_snapshot {
     double disk_read_bytes_per_sec, disk_write_bytes_per_sec;
     double net_rx_bytes_per_sec, net_tx_bytes_per_sec;
 
-    uint64_t processes;          /* PIDs in /proc, recounted at most every 10 s */
-    uint64_t threads;            /* scheduling entities, /proc/loadavg field 4 */
+    uint64_t processes;          /* PIDs in the proc directory, recounted at most every 10 s */
+    uint64_t threads;            /* scheduling entities, proc/loadavg field 4 */
     uint64_t procs_running, procs_blocked;
-    double ctxt_per_sec;         /* real context switches, /proc/stat ctxt delta */
+    double ctxt_per_sec;         /* real context switches, proc/stat ctxt delta */
 
     unsigned n_gpus;
     struct hr_gpu gpus[HR_GPUS_MAX];

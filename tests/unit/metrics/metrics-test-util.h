@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Helpers shared by the metrics unit tests. Buffers handed to parsers are allocated with exactly
+/* Code shared by the metrics unit tests. Buffers handed to parsers are allocated with exactly
  * n bytes and no terminator, so AddressSanitizer turns any read past n into a failure. */
 
 #include <errno.h>
