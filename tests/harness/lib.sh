@@ -17,6 +17,9 @@ SOCK="$T/headroom.sock"
 STATE="$T/state"
 FAILS=0
 CHECKS=0
+# No GPU unless a test asks for the fake one: the test machine's own GPUs (or the fake library
+# that meson puts on LD_LIBRARY_PATH) must not change threshold cases.
+export HEADROOM_NVML_LIB="${HEADROOM_NVML_LIB:-$T/no-libnvidia-ml.so.1}"
 
 cleanup() {
     if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
@@ -88,11 +91,21 @@ start_daemon() {
     fi
 }
 
+# Stops the daemon with SIGTERM and checks that it exits 0 (a sanitizer report makes it fail).
 stop_daemon() {
     if [ -n "$DAEMON_PID" ]; then
         kill -TERM "$DAEMON_PID" 2>/dev/null
         wait "$DAEMON_PID" 2>/dev/null
+        local rc=$?
         DAEMON_PID=
+        eq "daemon exit status after SIGTERM" "$rc" 0
+    fi
+}
+
+check_sanitizers() {
+    if [ -f "$T/daemon.log" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/daemon.log"; then
+        fail "sanitizer report in the daemon log"
+        grep -A20 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/daemon.log" | head -40 >&2
     fi
 }
 
@@ -111,6 +124,8 @@ inject() {
 }
 
 finish() {
+    stop_daemon
+    check_sanitizers
     if [ "$FAILS" -ne 0 ]; then
         echo "$FAILS of $((CHECKS + FAILS)) checks failed"
         exit 1

@@ -15,7 +15,7 @@ start_daemon
 hr() { "$HEADROOM" "$@"; }
 
 # Allowed: exit 0 and capfox's line.
-inject '{"cpu":20,"memory":40}'
+inject '{"cpu":20,"memory":40,"memory_pressure":0}'
 out=$(hr ask encode --complexity 30)
 eq "ask allowed exits 0" "$?" 0
 check "allowed line" grep -q "^✓ Task 'encode' is ALLOWED" <<<"$out"
