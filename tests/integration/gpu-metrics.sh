@@ -18,8 +18,14 @@ EOF
 write_config <<EOF
 monitoring:
   interval_ms: 200
+debug:
+  enabled: true
+  auth:
+    token: "$DEBUG_TOKEN"
 EOF
 start_daemon
+# CPU and memory held low, so that only the GPUs decide, however busy the test machine is.
+inject '{"cpu":10,"memory":10,"memory_pressure":0}'
 
 http GET /status
 check "two GPUs" jq -e '.gpus | length == 2' <<<"$BODY"
