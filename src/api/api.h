@@ -61,7 +61,7 @@ struct api {
     struct store *store;
     usec_t started_mono_usec;
     unsigned pending_observations;
-    const char *sources;              /* sampler + GPU description for /v1/info */
+    const char *sources;              /* what is sampled, from where (shown in /status) */
     struct api_hooks hooks;
     struct api_counters counters;
 };

@@ -121,6 +121,8 @@ void handle_status(struct api *a, const struct http_request *req, struct http_re
             "cgroup", cgroup ? cgroup : json_null(),
             "timestamp", format_rfc3339(ts, sizeof(ts), s->real_usec),
             "valid", s->valid);
+    if (o && a->sources)
+        (void) json_object_set_new(o, "sources", json_string(a->sources));
     reply_json(resp, 200, o);
 }
 

@@ -28,6 +28,7 @@ struct listener {
     struct MHD_Daemon *mhd;
     struct loop_source *source;
     int fd;
+    unsigned n_connections;    /* as of the last MHD_run */
     bool is_unix;
     char unix_path[sizeof(((struct sockaddr_un *) NULL)->sun_path)];
 };
@@ -252,11 +253,28 @@ _printf_(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     log_debug("http: %s", buf);
 }
 
+static unsigned connections_of(struct listener *li)
+{
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(li->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return di ? di->num_connections : 0;
+}
+
+/* Runs MHD once; and once more when connections were closed, because MHD in external-epoll mode
+ * takes its listening socket out of its epoll set at the connection limit and only puts it back at
+ * the start of a later run. Without that second run no event would ever come again, and the daemon
+ * would stop accepting for good after one burst of connections. */
+static void run_mhd(struct listener *li)
+{
+    (void) MHD_run(li->mhd);
+    unsigned n = connections_of(li);
+    if (n < li->n_connections)
+        (void) MHD_run(li->mhd);
+    li->n_connections = n;
+}
+
 static int on_listener_ready(struct loop_source *src, int fd, uint32_t events, void *userdata)
 {
-    struct listener *li = userdata;
-
-    (void) MHD_run(li->mhd);
+    run_mhd(userdata);
     return 0;
 }
 
@@ -278,7 +296,7 @@ static int on_prepare(void *userdata)
             }
             if (to > 0)
                 break;
-            (void) MHD_run(li->mhd);
+            run_mhd(li);
         }
         if (to == 0)
             to = 1;

@@ -267,6 +267,19 @@ static bool reason_has_check(const json_t *checks, const char *reason)
     return false;
 }
 
+/* True when the daemon gave reason as a cause of the refusal. A failed check whose reason is not
+ * listed did not decide anything (a busy GPU when another one fits) and is not printed. */
+static bool reason_listed(const json_t *reasons, const char *reason)
+{
+    size_t i;
+    const json_t *v;
+
+    json_array_foreach(reasons, i, v)
+        if (json_is_string(v) && strcmp(json_string_value(v), reason) == 0)
+            return true;
+    return false;
+}
+
 void format_ask(FILE *f, const char *task, const json_t *answer)
 {
     const json_t *checks = json_get(answer, "checks");
@@ -286,7 +299,7 @@ void format_ask(FILE *f, const char *task, const json_t *answer)
 
     /* headroom explains every refusal: the numbers behind it are the useful part. */
     json_array_foreach(checks, i, v)
-        if (check_failed(v))
+        if (check_failed(v) && reason_listed(reasons, check_reason(v)))
             n_lines++;
     json_array_foreach(reasons, i, v)
         if (json_is_string(v) && !reason_has_check(checks, json_string_value(v)))
@@ -296,7 +309,7 @@ void format_ask(FILE *f, const char *task, const json_t *answer)
 
     fputs("Reasons:\n", f);
     json_array_foreach(checks, i, v)
-        if (check_failed(v))
+        if (check_failed(v) && reason_listed(reasons, check_reason(v)))
             print_failed_check(f, v);
     json_array_foreach(reasons, i, v)
         if (json_is_string(v) && !reason_has_check(checks, json_string_value(v))) {

@@ -151,8 +151,12 @@ static void finish_observation(struct daemon *d, struct pending_observation *p, 
     o.overlapped = p->window.overlaps > 0;
     (void) snprintf(o.source, sizeof(o.source), "notify");
 
+    struct task_stats known;
+    bool is_new = store_get_task_stats(d->store, o.task, &known) == -ENOENT;
     int r = store_add_observation(d->store, &o, d->config.learning.observations_per_task,
                                   d->config.learning.max_task_types);
+    if (r >= 0 && is_new)
+        d->n_task_types++;
     if (r < 0) {
         d->api.counters.observations_failed_total++;
         log_warning_errno(r, "Failed to store the observation of task '%s': %s, dropping it", p->task,
@@ -188,6 +192,28 @@ static int hook_notify(void *userdata, const char *task, double complexity)
 
     if (d->n_pending >= d->config.learning.max_pending)
         return -EAGAIN;
+    /* Refuse now what the store would refuse at the end of the window: a new task type when the
+     * table is full. Open windows of new types count, so a burst cannot overrun the limit. */
+    struct task_stats known;
+    bool new_type = store_get_task_stats(d->store, task, &known) == -ENOENT;
+    if (new_type) {
+        unsigned n_types = d->n_task_types;
+        bool pending = false;
+        for (unsigned i = 0; i < d->n_pending; i++) {
+            if (!d->pending[i].new_type)
+                continue;
+            if (strcmp(d->pending[i].task, task) == 0)
+                pending = true;
+            /* Count each pending new type once: only its first window. */
+            bool first = true;
+            for (unsigned j = 0; j < i && first; j++)
+                first = !(d->pending[j].new_type && strcmp(d->pending[j].task, d->pending[i].task) == 0);
+            if (first)
+                n_types++;
+        }
+        if (!pending && n_types >= d->config.learning.max_task_types)
+            return -ENOSPC;
+    }
     if (d->n_pending == d->cap_pending) {
         unsigned ncap = d->cap_pending ? d->cap_pending * 2 : 16;
         if (ncap > d->config.learning.max_pending)
@@ -203,6 +229,7 @@ static int hook_notify(void *userdata, const char *task, double complexity)
     memset(p, 0, sizeof(*p));
     (void) snprintf(p->task, sizeof(p->task), "%s", task);
     p->complexity = complexity;
+    p->new_type = new_type;
     p->start_real_usec = now_usec(CLOCK_REALTIME);
     observe_window_start(&p->window, history_peek(&d->history, 0), now,
                          (usec_t) d->config.learning.observation_delay_sec * USEC_PER_SEC);
@@ -255,7 +282,14 @@ static void hook_inject_clear(void *userdata)
     struct daemon *d = userdata;
 
     d->inject = (struct api_inject) { 0 };
+    /* Injected values must not linger in the smoothing window: restart the history from the last
+     * real sample. */
+    history_clear(&d->history);
     refresh_derived(d);
+    struct history_sample hs;
+    history_sample_from(&d->snapshot, &hs);
+    history_push(&d->history, &hs);
+    build_view(d);
     log_info("Debug overlay cleared");
 }
 
@@ -362,6 +396,14 @@ static int open_store(struct daemon *d)
     r = store_open(path, &d->store);
     if (r < 0)
         return log_error_errno(r, "Failed to open the database '%s': %m", path);
+    return 0;
+}
+
+static int count_task_type(const struct task_stats *st, void *userdata)
+{
+    struct daemon *d = userdata;
+
+    d->n_task_types++;
     return 0;
 }
 
@@ -494,6 +536,10 @@ int daemon_start(struct daemon *d, const struct daemon_options *opts, const stru
     if (open_store(d) < 0)
         return SERVE_EXIT_CANTCREAT;
     d->api.store = d->store;
+    r = store_foreach_task_stats(d->store, count_task_type, d);
+    if (r < 0)
+        return log_error_errno(r, "Failed to read the task types: %s", store_last_error(d->store)),
+               SERVE_EXIT_CANTCREAT;
 
     r = loop_new(&d->loop);
     if (r < 0)

@@ -35,12 +35,14 @@ struct daemon_options {
     unsigned n_listen;
     struct config_listen listen[DAEMON_LISTEN_MAX];
     char root[CONFIG_STRING_MAX];
+    char log_level[16];                    /* --log-level, "" = logging.level */
 };
 
 struct pending_observation {
     char task[TASK_NAME_MAX + 1];
     double complexity;
     usec_t start_real_usec;
+    bool new_type;                  /* the store had no such task type at notify time */
     struct observe_window window;
 };
 
@@ -69,6 +71,7 @@ struct daemon {
 
     struct pending_observation *pending;
     unsigned n_pending, cap_pending;
+    unsigned n_task_types;          /* task types in the store, to refuse a notify that cannot be kept */
 
     char sources[512];
 };

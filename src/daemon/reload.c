@@ -2,6 +2,7 @@
 #include "daemon/reload.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
@@ -50,8 +51,12 @@ void daemon_reload(struct daemon *d)
     if (strcmp(next.server.host, d->config.server.host) != 0 || next.server.port != d->config.server.port ||
         strcmp(next.server.socket_path, d->config.server.socket_path) != 0 ||
         strcmp(next.persistence.data_dir, d->config.persistence.data_dir) != 0 ||
-        next.server.max_connections != d->config.server.max_connections)
-        log_warning("server.host, server.port, server.socket, server.max_connections and persistence.data_dir "
+        next.server.max_connections != d->config.server.max_connections ||
+        next.server.socket_mode != d->config.server.socket_mode ||
+        next.server.connection_timeout_sec != d->config.server.connection_timeout_sec ||
+        strcmp(next.logging.format, d->config.logging.format) != 0 || next.monitoring.gpu != d->config.monitoring.gpu)
+        log_warning("server.host, server.port, server.socket, server.socket_mode, server.max_connections, "
+                    "server.connection_timeout_sec, persistence.data_dir, logging.format and monitoring.gpu "
                     "take effect at the next restart");
 
     if (next.monitoring.history_samples != d->config.monitoring.history_samples) {
@@ -97,9 +102,12 @@ void daemon_reload(struct daemon *d)
     d->config.server = old.server;
     d->config.server.max_body_bytes = next.server.max_body_bytes;
     d->config.persistence = old.persistence;
+    (void) snprintf(d->config.logging.format, sizeof(d->config.logging.format), "%s", old.logging.format);
+    d->config.monitoring.gpu = old.monitoring.gpu;
     http_server_set_max_body(d->http, (size_t) d->config.server.max_body_bytes);
 
-    enum log_level lvl = log_level_from_string(d->config.logging.level);
+    /* --log-level on the command line wins over the file, on reload as at start. */
+    enum log_level lvl = log_level_from_string(d->opts.log_level[0] ? d->opts.log_level : d->config.logging.level);
     if (lvl >= 0)
         log_set_max_level(lvl);
 

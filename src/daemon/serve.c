@@ -173,6 +173,7 @@ int serve_main(int argc, char **argv)
                 return SERVE_EXIT_USAGE;
             }
             arg_log_level = optarg;
+            (void) snprintf(opts.log_level, sizeof(opts.log_level), "%s", optarg);
             break;
         case 'h':
             help();

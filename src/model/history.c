@@ -45,6 +45,12 @@ int history_resize(struct history *h, size_t cap)
     return 0;
 }
 
+void history_clear(struct history *h)
+{
+    h->len = 0;
+    h->head = 0;
+}
+
 void history_push(struct history *h, const struct history_sample *s)
 {
     h->ring[h->head] = *s;

@@ -38,6 +38,9 @@ void history_done(struct history *h);
 /* Resizes keeping the newest samples. Returns 0 or -ENOMEM (the old ring stays intact). */
 int history_resize(struct history *h, size_t cap);
 
+/* Forgets every sample, keeping the capacity. */
+void history_clear(struct history *h);
+
 void history_push(struct history *h, const struct history_sample *s);
 
 /* The i-th newest sample (0 = latest), or NULL when i ≥ len. Borrowed. */

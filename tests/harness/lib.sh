@@ -85,7 +85,7 @@ start_daemon() {
     PORT=$(cat "$STATE/port")
     BASE="http://127.0.0.1:$PORT"
     export HEADROOM_SERVER="$BASE"
-    if ! wait_for "curl -sf '$BASE/ready'" 10; then
+    if ! wait_for "curl -sf -m 2 '$BASE/ready'" 10; then
         fail "daemon never became ready"
         exit 1
     fi
@@ -112,7 +112,7 @@ check_sanitizers() {
 # http METHOD PATH [curl args...]: prints "STATUS BODY" into $T/status and $T/body.
 http() {
     local method=$1 path=$2; shift 2
-    curl -s -o "$T/body" -w '%{http_code}' -X "$method" "$@" "$BASE$path" > "$T/status"
+    curl -s -m 10 -o "$T/body" -w '%{http_code}' -X "$method" "$@" "$BASE$path" > "$T/status"
     STATUS=$(cat "$T/status")
     BODY=$(cat "$T/body")
 }
@@ -120,7 +120,7 @@ http() {
 # inject JSON: sets debug metrics (needs debug.enabled and token "test-debug-token-123").
 DEBUG_TOKEN=test-debug-token-123
 inject() {
-    curl -sf -o /dev/null -X POST -H "Authorization: Bearer $DEBUG_TOKEN" -d "$1" "$BASE/debug/inject-metrics"
+    curl -sf -m 10 -o /dev/null -X POST -H "Authorization: Bearer $DEBUG_TOKEN" -d "$1" "$BASE/debug/inject-metrics"
 }
 
 finish() {

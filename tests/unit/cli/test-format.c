@@ -186,12 +186,22 @@ static void test_ask_lenient(void **state)
            "{\"allowed\":false,\"checks\":[{\"resource\":\"cpu\",\"ok\":false},"
            "{\"resource\":\"\\u001b[2J\",\"ok\":false,\"unit\":\"percent\",\"current\":\"high\"},"
            "{\"ok\":false,\"unit\":\"bytes\",\"path\":\"/a\\u0007b\"}, 42, null],"
-           "\"reasons\":[1, \"\\u001b]0;pwned\\u0007\"]}",
+           "\"reasons\":[1, \"cpu_overload\", \"\\u001b[2J\", \"unknown\", \"\\u001b]0;pwned\\u0007\"]}",
            "✗ Task 'x' is DENIED\nReasons:\n"
            "  - cpu_overload: n/a used + n/a = n/a > n/a\n"
            "  - ?[2J: n/a used + n/a = n/a > n/a\n"
            "  - unknown: /a?b n/a free - n/a = n/a < n/a\n"
            "  - ?]0;pwned?\n");
+    /* A failed check that is not among the reasons decided nothing (GPU 0 is busy, GPU 1 fits):
+     * it is not printed as a reason. */
+    expect(ASK, "x",
+           "{\"allowed\":false,\"reasons\":[\"cpu_overload\"],\"checks\":["
+           "{\"resource\":\"cpu\",\"unit\":\"percent\",\"current\":95,\"need\":0,\"projected\":95,"
+           "\"threshold\":80,\"headroom\":-15,\"ok\":false},"
+           "{\"resource\":\"gpu\",\"index\":0,\"unit\":\"percent\",\"current\":99,\"need\":0,"
+           "\"projected\":99,\"threshold\":90,\"headroom\":-9,\"ok\":false}]}",
+           "✗ Task 'x' is DENIED\nReasons:\n"
+           "  - cpu_overload: 95.0% used + 0.0% = 95.0% > 80%\n");
     expect(ASK, "x", "[]", "✓ Task 'x' is ALLOWED\n");
     expect(ASK, "x", "{\"allowed\":true,\"binding\":\"cpu\",\"checks\":{}}",
            "✓ Task 'x' is ALLOWED\n");

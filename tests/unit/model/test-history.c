@@ -30,6 +30,12 @@ static void test_ring_wraps_and_peeks(void **state)
     assert_float_equal(history_peek(&h, 0)->cpu_pct, 50, 1e-9);
     assert_float_equal(history_peek(&h, 2)->cpu_pct, 30, 1e-9);
     assert_null(history_peek(&h, 3));
+    history_clear(&h);
+    assert_int_equal(h.len, 0);
+    assert_null(history_peek(&h, 0));
+    struct history_sample s = at(9, 90, 0);
+    history_push(&h, &s);
+    assert_float_equal(history_peek(&h, 0)->cpu_pct, 90, 1e-9);
     history_done(&h);
     assert_int_equal(history_init(&h, 0), -EINVAL);
 }
