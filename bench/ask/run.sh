@@ -22,7 +22,8 @@
 #   CONNS      connection counts (default "1 8")
 #   PIN        1: client on CPU 0, headroom and nginx-1 on the other CPUs (default 0)
 #   GOAL       required headroom/nginx throughput ratio (default 0.8)
-#   OUT        a directory to keep the raw outputs and results.tsv in (default: discarded)
+#   OUT        a directory to keep the raw outputs, meta.txt and results.tsv in (default: discarded)
+#   REPORT     a directory an earlier run kept with OUT: print its report again, measure nothing
 #
 # Exit status: 0 when the measurement ran (whatever the verdict), 1 when it could not run.
 set -euo pipefail
@@ -235,33 +236,47 @@ measure() {    # ROUND TARGET CLIENT TRANSPORT CONNS
         "$round" "$target" "$client" "$transport" "$conns" "$rps" "$p50" "$p99" "$cpu_pct" >&2
 }
 
-targets=(headroom nginx-1 nginx-auto)
-start_headroom
-start_nginx nginx-1 1 "$srv_pin"
-start_nginx nginx-auto auto ""
-nginx_auto_workers=$(ps -o pid= --ppid "${tpid[nginx-auto]}" | wc -l)
+if [ -n "${REPORT:-}" ]; then
+    [ -s "$REPORT/results.tsv" ] && [ -s "$REPORT/meta.txt" ] || die "no results.tsv and meta.txt in $REPORT"
+    cp "$REPORT/results.tsv" "$REPORT/meta.txt" "$tmp"/
+    OUT=
+else
+    targets=(headroom nginx-1 nginx-auto)
+    start_headroom
+    start_nginx nginx-1 1 "$srv_pin"
+    start_nginx nginx-auto auto ""
+    nginx_auto_workers=$(ps -o pid= --ppid "${tpid[nginx-auto]}" | wc -l)
 
-cells=$(( $(wc -w <<<"$CONNS") * 3 * ${#targets[@]} ))
-echo "ask-bench: $ROUNDS round(s) of $cells cells of ${DURATION} s; $("$HEADROOM" version 2>/dev/null | head -n1 || true)" >&2
-# Warm up caches, allocators and the daemon's first samples; not recorded.
-for target in "${targets[@]}"; do
-    $cli_pin "$load" -t "127.0.0.1:${tport[$target]}" -c 8 -d "$WARMUP" -w 0 -k >/dev/null 2>&1 || true
-done
-for round in $(seq "$ROUNDS"); do
-    for conns in $CONNS; do
-        for cell in "wrk tcp" "uds-load tcp" "uds-load unix"; do
-            for target in "${targets[@]}"; do
-                # shellcheck disable=SC2086 # $cell is two words on purpose
-                measure "$round" "$target" $cell "$conns"
+    cells=$(( $(wc -w <<<"$CONNS") * 3 * ${#targets[@]} ))
+    echo "ask-bench: $ROUNDS round(s) of $cells cells of ${DURATION} s; $("$HEADROOM" version 2>/dev/null | head -n1 || true)" >&2
+    # Warm up caches, allocators and the daemon's first samples; not recorded.
+    for target in "${targets[@]}"; do
+        $cli_pin "$load" -t "127.0.0.1:${tport[$target]}" -c 8 -d "$WARMUP" -w 0 -k >/dev/null 2>&1 || true
+    done
+    for round in $(seq "$ROUNDS"); do
+        for conns in $CONNS; do
+            for cell in "wrk tcp" "uds-load tcp" "uds-load unix"; do
+                for target in "${targets[@]}"; do
+                    # shellcheck disable=SC2086 # $cell is two words on purpose
+                    measure "$round" "$target" $cell "$conns"
+                done
             done
         done
     done
-done
+
+    {
+        echo "POST /ask, median of $ROUNDS round(s) of ${DURATION} s per cell, $(date -u '+%Y-%m-%d %H:%M UTC'), ${ncpu} CPUs," \
+             "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r), PIN=$PIN"
+        echo "headroom: $HEADROOM ($("$HEADROOM" version 2>/dev/null | head -n1 || true)," \
+             "tree $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown))"
+        echo "nginx-1: worker_processes 1; nginx-auto: worker_processes auto ($nginx_auto_workers workers)."
+    } >"$tmp/meta.txt"
+fi
 
 # The report: the median over rounds of each figure, one row per client, transport and connection
 # count. mawk has no sort, so the medians come from sort(1) first.
 medians=$tmp/medians.tsv
-tail -n +2 "$results" | sort -t$'\t' -k2,2 -k3,3 -k4,4 -k5,5n |
+tail -n +2 "$results" | sort -t$'\t' -k5,5n -k3,3r -k4,4 -k2,2 |
 awk -F'\t' '
     function median(list,    a, n, i, j, t) {
         n = split(list, a, " ")
@@ -284,10 +299,7 @@ awk -F'\t' '
     }' >"$medians"
 
 echo
-echo "POST /ask, median of $ROUNDS round(s) of ${DURATION} s per cell, $(date -u '+%Y-%m-%d %H:%M UTC')," \
-     "${ncpu} CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)," \
-     "PIN=$PIN"
-echo "nginx-1: worker_processes 1; nginx-auto: worker_processes auto ($nginx_auto_workers workers)."
+cat "$tmp/meta.txt"
 echo "Latencies in microseconds; ratio = headroom req/s / nginx req/s."
 echo
 awk -F'\t' -v goal="$GOAL" '
