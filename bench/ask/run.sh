@@ -268,7 +268,7 @@ else
         echo "POST /ask, median of $ROUNDS round(s) of ${DURATION} s per cell, $(date -u '+%Y-%m-%d %H:%M UTC'), ${ncpu} CPUs," \
              "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r), PIN=$PIN"
         echo "headroom: $HEADROOM ($("$HEADROOM" version 2>/dev/null | head -n1 || true)," \
-             "tree $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown))"
+             "source tree $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown))"
         echo "nginx-1: worker_processes 1; nginx-auto: worker_processes auto ($nginx_auto_workers workers)."
     } >"$tmp/meta.txt"
 fi

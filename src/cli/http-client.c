@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "cli/http-client.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -10,6 +9,22 @@
 #include <string.h>
 
 #include "basic/macro.h"
+#include "cli/curl-dl.h"
+
+/* Every libcurl call goes through the pointers curl_dl_load() resolved. curl.h wraps two of the
+ * names in argument-count macros; they are replaced here. */
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#define curl_global_init    sym_curl_global_init
+#define curl_global_cleanup sym_curl_global_cleanup
+#define curl_easy_init      sym_curl_easy_init
+#define curl_easy_cleanup   sym_curl_easy_cleanup
+#define curl_easy_setopt    sym_curl_easy_setopt
+#define curl_easy_getinfo   sym_curl_easy_getinfo
+#define curl_easy_perform   sym_curl_easy_perform
+#define curl_easy_strerror  sym_curl_easy_strerror
+#define curl_slist_append   sym_curl_slist_append
+#define curl_slist_free_all sym_curl_slist_free_all
 
 /* Longest URL we build: the scheme, a bracketed host, a port and a path with a percent-encoded
  * task name (3 × 128 bytes). */
@@ -61,12 +76,19 @@ void http_response_done(struct http_response *r)
 
 int http_global_init(void)
 {
+    const char *why = NULL;
+    int r = curl_dl_load(&why);
+    if (r < 0) {
+        (void) fprintf(stderr, "headroom: %s\n", why);
+        return r;
+    }
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
 }
 
 void http_global_done(void)
 {
-    curl_global_cleanup();
+    if (sym_curl_global_cleanup)
+        curl_global_cleanup();
 }
 
 static void easy_cleanupp(CURL **c)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
+#include "daemon/notify.h"
 #include <time.h>
 
 #include "basic/fileio.h"
@@ -334,7 +334,7 @@ static void take_sample(struct daemon *d, usec_t now)
     if (d->raw.valid && !d->api.ready) {
         d->api.ready = true;
         if (!d->notified_ready) {
-            (void) sd_notify(0, "READY=1\nSTATUS=Answering");
+            daemon_notify("READY=1\nSTATUS=Answering");
             d->notified_ready = true;
             log_info("Ready: first complete sample taken");
         }
@@ -373,7 +373,7 @@ static int on_signal(struct loop_source *s, const struct signalfd_siginfo *si, v
     case SIGTERM:
     case SIGINT:
         log_info("Received %s, stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
-        (void) sd_notify(0, "STOPPING=1");
+        daemon_notify("STOPPING=1");
         loop_exit(d->loop, SERVE_EXIT_OK);
         break;
     case SIGHUP:

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
+#include "daemon/notify.h"
 
 #include "basic/log.h"
 
@@ -28,21 +28,21 @@ void daemon_reload(struct daemon *d)
         log_info("Received SIGHUP, but no configuration file is in use; nothing to reload");
         return;
     }
-    (void) sd_notify(0, "RELOADING=1");
+    daemon_notify("RELOADING=1");
     log_info("Received SIGHUP, reloading '%s'", d->opts.config_path);
 
     r = config_load_file(d->opts.config_path, &next, err);
     if (r < 0) {
         d->api.counters.config_reload_failures_total++;
         log_error("Configuration reload refused, keeping the running configuration: %s", err);
-        (void) sd_notify(0, "READY=1");
+        daemon_notify("READY=1");
         return;
     }
     if (d->tcp_public && !next.auth.enabled && !next.auth.token[0]) {
         d->api.counters.config_reload_failures_total++;
         log_error("Configuration reload refused, keeping the running configuration: it removes auth while "
                   "headroom listens on a non-loopback address");
-        (void) sd_notify(0, "READY=1");
+        daemon_notify("READY=1");
         return;
     }
     for (unsigned i = 0; i < next.n_warnings; i++)
@@ -115,5 +115,5 @@ void daemon_reload(struct daemon *d)
     log_info("Configuration reloaded: cpu %.1f%%, memory %.1f%%, gpu %.1f%%, vram %.1f%%, min free %.1f GiB",
              d->config.thresholds.cpu_max_pct, d->config.thresholds.memory_max_pct, d->config.thresholds.gpu_max_pct,
              d->config.thresholds.vram_max_pct, d->config.thresholds.storage_min_free_gb);
-    (void) sd_notify(0, "READY=1");
+    daemon_notify("READY=1");
 }
