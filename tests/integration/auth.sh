@@ -32,7 +32,7 @@ eq "unknown path needs auth first" "$STATUS" 401
 http POST /ask -d '{}'
 eq "ask needs auth" "$STATUS" 401
 http POST /ask -u admin:secret -d '{}'
-eq "ask with auth" "$STATUS" 200
+check "ask with auth is answered (200 or 503 by load)" grep -qE '^(200|503)$' <<<"$STATUS"
 http GET /metrics
 eq "metrics need auth" "$STATUS" 401
 http GET /health

@@ -36,7 +36,7 @@ learning:
   observation_delay_sec: 1
 EOF
 start_daemon
-inject '{"cpu":85}'
+inject '{"cpu":85,"memory":10,"memory_pressure":0}'
 http POST /ask -d '{"task":"t"}'
 eq "cpu 85 over 80" "$STATUS" 503
 sed -i 's/max_percent: 80/max_percent: 90/' "$T/config.yaml"
