@@ -15,13 +15,14 @@
 #   nginx-auto   worker_processes auto: one worker per core, shown for scale
 #
 # Environment:
-#   HEADROOM   the binary (default: build-bench/src/cli/headroom, else build/src/cli/headroom)
+#   HEADROOM   the binary (default: build-bench/headroom, else build/headroom)
 #   DURATION   seconds per cell (default 10)
 #   ROUNDS     repetitions of the whole matrix; the report shows the median (default 3)
 #   WARMUP     seconds of discarded load against each target first (default 2)
 #   CONNS      connection counts (default "1 8")
 #   PIN        1: client on CPU 0, headroom and nginx-1 on the other CPUs (default 0)
 #   GOAL       required headroom/nginx throughput ratio (default 0.8)
+#   NGINX      the nginx binary (default: nginx on PATH, else /usr/sbin/nginx)
 #   OUT        a directory to keep the raw outputs, meta.txt and results.tsv in (default: discarded)
 #   REPORT     a directory an earlier run kept with OUT: print its report again, measure nothing
 #
@@ -39,24 +40,32 @@ PIN=${PIN:-0}
 GOAL=${GOAL:-0.8}
 OUT=${OUT:-}
 if [ -z "${HEADROOM:-}" ]; then
-    HEADROOM=$root/build-bench/src/cli/headroom
-    [ -x "$HEADROOM" ] || HEADROOM=$root/build/src/cli/headroom
+    # The first that exists; the binary sits at the top of the build directory (older trees
+    # built it under src/cli/).
+    for HEADROOM in "$root"/build-bench/headroom "$root"/build-bench/src/cli/headroom \
+                    "$root"/build/headroom "$root"/build/src/cli/headroom; do
+        [ -x "$HEADROOM" ] && break
+    done
 fi
 
 die() { echo "ask-bench: $*" >&2; exit 1; }
 
-[ -x "$HEADROOM" ] || die "no headroom binary at $HEADROOM (meson setup build-bench -Dtests=disabled --buildtype=release && ninja -C build-bench)"
-for tool in wrk nginx cc curl ps; do
-    command -v "$tool" >/dev/null || die "$tool is missing (scripts/deps.sh bench)"
-done
-NGINX=$(command -v nginx)
+# nginx lives in /usr/sbin, which is not on every user's PATH.
+NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+if [ -z "${REPORT:-}" ]; then
+    [ -x "$HEADROOM" ] || die "no headroom binary at $HEADROOM (meson setup build-bench -Dtests=disabled --buildtype=release && ninja -C build-bench)"
+    [ -x "$NGINX" ] || die "nginx is missing (scripts/deps.sh bench)"
+    for tool in wrk cc curl ps; do
+        command -v "$tool" >/dev/null || die "$tool is missing (scripts/deps.sh bench)"
+    done
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/headroom-ask-bench.XXXXXX")
 pids=()
 
 cleanup() {
     local pid
-    for pid in "${pids[@]}"; do
+    for pid in ${client_pid:-} "${pids[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
     for pid in "${pids[@]}"; do
@@ -71,8 +80,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cc -O2 -o "$tmp/uds-load" "$here/uds-load.c" || die "cannot compile uds-load.c"
 load=$tmp/uds-load
+if [ -z "${REPORT:-}" ]; then
+    cc -O2 -o "$load" "$here/uds-load.c" || die "cannot compile uds-load.c"
+fi
 
 # CPU time (utime + stime, clock ticks) of a process and its direct children: nginx's master and
 # workers, or headroom alone. Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends
@@ -101,14 +112,14 @@ wait_http() {    # URL [curl options...]: until it answers 200, or 10 s
 # meant to spread over every core). Placement then no longer changes from run to run; without it
 # the scheduler decides, and one-connection cells swing with whether client and server happen to
 # share a core.
-cli_pin=
-srv_pin=
+cli_pin=()
+srv_pin=()
 ncpu=$(nproc)
 if [ "$PIN" = 1 ]; then
     [ "$ncpu" -ge 2 ] || die "PIN=1 needs at least 2 CPUs"
     command -v taskset >/dev/null || die "taskset is missing (util-linux)"
-    cli_pin="taskset -c 0"
-    srv_pin="taskset -c 1-$((ncpu - 1))"
+    cli_pin=(taskset -c 0)
+    srv_pin=(taskset -c "1-$((ncpu - 1))")
 fi
 
 declare -A tpid tport tsock
@@ -116,7 +127,7 @@ declare -A tpid tport tsock
 start_headroom() {
     local d=$tmp/headroom
     mkdir -p "$d"
-    $srv_pin "$HEADROOM" serve --state-dir "$d" --socket "$d/sock" --listen 127.0.0.1:0 >"$d/log" 2>&1 &
+    "${srv_pin[@]}" "$HEADROOM" serve --state-dir "$d" --socket "$d/sock" --listen 127.0.0.1:0 >"$d/log" 2>&1 &
     tpid[headroom]=$!
     pids+=("$!")
     for _ in $(seq 100); do
@@ -159,14 +170,16 @@ http {
 EOF
 }
 
-start_nginx() {    # NAME WORKERS PIN-COMMAND
-    local name=$1 workers=$2 pin=$3 d=$tmp/$1 port pid
+start_nginx() {    # NAME WORKERS PIN (yes: as headroom under PIN=1, no: never)
+    local name=$1 workers=$2 d=$tmp/$1 port pid
+    local pin=()
+    [ "$3" = yes ] && pin=("${srv_pin[@]}")
     mkdir -p "$d/logs" "$d/tmp"
     for _ in 1 2 3; do
         port=$("$load" -P)
         rm -f "$d/sock"
         write_nginx_conf "$d" "$workers" "$port"
-        $pin "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" &
+        "${pin[@]}" "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" &
         pid=$!
         pids+=("$pid")
         if wait_http "http://127.0.0.1:$port/ask" -X POST -d '{}'; then
@@ -181,6 +194,18 @@ start_nginx() {    # NAME WORKERS PIN-COMMAND
     done
     cat "$d/logs/error.log" >&2 || true
     die "nginx ($workers workers) did not start"
+}
+
+# Runs a load client in the background and waits for it, so that a signal reaches the cleanup
+# trap at once instead of after the client's whole duration; the trap stops the client too.
+client_pid=
+run_client() {    # OUTPUT COMMAND...
+    local out=$1
+    shift
+    "$@" >"$out" 2>&1 &
+    client_pid=$!
+    wait "$client_pid" || true
+    client_pid=
 }
 
 # "12.34us" / "1.2ms" / "1.00s" -> microseconds.
@@ -202,8 +227,8 @@ measure() {    # ROUND TARGET CLIENT TRANSPORT CONNS
     local t0 t1 rps p50 p99 requests non2xx errors
     t0=$(cpu_ticks "$pid")
     if [ "$client" = wrk ]; then
-        $cli_pin wrk -t1 -c"$conns" -d"${DURATION}s" --latency -s "$here/post.lua" \
-            "http://127.0.0.1:$port/ask" >"$raw" 2>&1 || true
+        run_client "$raw" "${cli_pin[@]}" wrk -t1 -c"$conns" -d"${DURATION}s" --latency -s "$here/post.lua" \
+            "http://127.0.0.1:$port/ask"
         t1=$(cpu_ticks "$pid")
         rps=$(awk '/^Requests\/sec:/ { printf "%.1f", $2 }' "$raw")
         p50=$(to_us "$(awk '$1 == "50%" { print $2 }' "$raw")")
@@ -214,7 +239,7 @@ measure() {    # ROUND TARGET CLIENT TRANSPORT CONNS
     else
         local where
         if [ "$transport" = unix ]; then where=(-u "${tsock[$target]}"); else where=(-t "127.0.0.1:$port"); fi
-        $cli_pin "$load" "${where[@]}" -c "$conns" -d "$DURATION" -w 0 -k >"$raw" 2>&1 || true
+        run_client "$raw" "${cli_pin[@]}" "$load" "${where[@]}" -c "$conns" -d "$DURATION" -w 0 -k
         t1=$(cpu_ticks "$pid")
         kv() { tr ' ' '\n' <"$raw" | awk -F= -v k="$1" '$1 == k { print $2 }'; }
         rps=$(kv rps)
@@ -237,21 +262,23 @@ measure() {    # ROUND TARGET CLIENT TRANSPORT CONNS
 }
 
 if [ -n "${REPORT:-}" ]; then
-    [ -s "$REPORT/results.tsv" ] && [ -s "$REPORT/meta.txt" ] || die "no results.tsv and meta.txt in $REPORT"
+    if [ ! -s "$REPORT/results.tsv" ] || [ ! -s "$REPORT/meta.txt" ]; then
+        die "no results.tsv and meta.txt in $REPORT"
+    fi
     cp "$REPORT/results.tsv" "$REPORT/meta.txt" "$tmp"/
     OUT=
 else
     targets=(headroom nginx-1 nginx-auto)
     start_headroom
-    start_nginx nginx-1 1 "$srv_pin"
-    start_nginx nginx-auto auto ""
+    start_nginx nginx-1 1 yes
+    start_nginx nginx-auto auto no
     nginx_auto_workers=$(ps -o pid= --ppid "${tpid[nginx-auto]}" | wc -l)
 
     cells=$(( $(wc -w <<<"$CONNS") * 3 * ${#targets[@]} ))
     echo "ask-bench: $ROUNDS round(s) of $cells cells of ${DURATION} s; $("$HEADROOM" version 2>/dev/null | head -n1 || true)" >&2
     # Warm up caches, allocators and the daemon's first samples; not recorded.
     for target in "${targets[@]}"; do
-        $cli_pin "$load" -t "127.0.0.1:${tport[$target]}" -c 8 -d "$WARMUP" -w 0 -k >/dev/null 2>&1 || true
+        run_client /dev/null "${cli_pin[@]}" "$load" -t "127.0.0.1:${tport[$target]}" -c 8 -d "$WARMUP" -w 0 -k
     done
     for round in $(seq "$ROUNDS"); do
         for conns in $CONNS; do

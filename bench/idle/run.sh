@@ -11,7 +11,7 @@
 # since a clock tick (10 ms) is 8 % of the CPU goal's whole budget over 60 s.
 #
 # Environment:
-#   HEADROOM   the binary (default: build-bench/src/cli/headroom, else build/src/cli/headroom)
+#   HEADROOM   the binary (default: build-bench/headroom, else build/headroom)
 #   DURATION   seconds measured (default 60)
 #   PERF       auto (default: use perf stat when it works), 0 (never), 1 (required)
 #   CPU_GOAL   percent of one core (default 0.2)
@@ -30,8 +30,12 @@ CPU_GOAL=${CPU_GOAL:-0.2}
 RSS_GOAL=${RSS_GOAL:-8}
 OUT=${OUT:-}
 if [ -z "${HEADROOM:-}" ]; then
-    HEADROOM=$root/build-bench/src/cli/headroom
-    [ -x "$HEADROOM" ] || HEADROOM=$root/build/src/cli/headroom
+    # The first that exists; the binary sits at the top of the build directory (older trees
+    # built it under src/cli/).
+    for HEADROOM in "$root"/build-bench/headroom "$root"/build-bench/src/cli/headroom \
+                    "$root"/build/headroom "$root"/build/src/cli/headroom; do
+        [ -x "$HEADROOM" ] && break
+    done
 fi
 
 die() { echo "idle-bench: $*" >&2; exit 1; }

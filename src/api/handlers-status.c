@@ -16,13 +16,13 @@ void handle_root(struct api *a, const struct http_request *req, struct http_resp
 
 void handle_health(struct api *a, const struct http_request *req, struct http_response *resp)
 {
-    reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+    http_response_static(resp, 200, CT_JSON, "{\"status\":\"ok\"}\n");
 }
 
 void handle_ready(struct api *a, const struct http_request *req, struct http_response *resp)
 {
     if (a->ready)
-        reply_json(resp, 200, json_pack("{s:b}", "ready", 1));
+        http_response_static(resp, 200, CT_JSON, "{\"ready\":true}\n");
     else
         reply_json(resp, 503, json_pack("{s:b, s:s}", "ready", 0, "message",
                                         "no complete sample yet (CPU usage needs two readings)"));

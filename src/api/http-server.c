@@ -22,6 +22,13 @@
 #include "basic/parse-util.h"
 
 #define LISTENERS_MAX 12
+#define STATIC_RESPONSES_MAX 16
+
+/* The per-connection memory pool of libmicrohttpd holds the request line, the headers and the read
+ * buffer (bodies go to our own bounded buffer). MHD clears the whole pool before each keep-alive
+ * request, so its size is paid on every request: 64 KiB cost a third of the CPU per answer in
+ * bench/ask; 16 KiB leaves ample room for any sane header set. */
+#define CONNECTION_MEMORY_BYTES ((size_t) 16384)
 
 struct listener {
     struct http_server *server;
@@ -33,9 +40,18 @@ struct listener {
     char unix_path[sizeof(((struct sockaddr_un *) NULL)->sun_path)];
 };
 
+struct static_response {
+    const char *body;
+    unsigned status;
+    const char *content_type;
+    struct MHD_Response *response;
+};
+
 struct http_server {
     struct loop *loop;
     struct http_server_options opts;
+    unsigned n_static;
+    struct static_response statics[STATIC_RESPONSES_MAX];
     unsigned n_listeners;
     struct listener listeners[LISTENERS_MAX];
 };
@@ -86,6 +102,13 @@ int http_response_text(struct http_response *resp, unsigned status, const char *
     return 0;
 }
 
+void http_response_static(struct http_response *resp, unsigned status, const char *content_type,
+                          const char *body)
+{
+    http_response_set(resp, status, content_type, NULL, 0);
+    resp->static_body = body;
+}
+
 void http_response_header(struct http_response *resp, const char *name, const char *value)
 {
     if (resp->n_headers >= HTTP_HEADERS_MAX)
@@ -111,11 +134,52 @@ static enum http_method method_from_string(const char *m)
     return HTTP_OTHER;
 }
 
-static enum MHD_Result queue(struct MHD_Connection *c, struct http_response *resp)
+static void add_common_headers(struct MHD_Response *r, const char *content_type)
+{
+    for (size_t i = 0; i < ELEMENTSOF(security_headers); i++)
+        (void) MHD_add_response_header(r, security_headers[i][0], security_headers[i][1]);
+    if (content_type)
+        (void) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+}
+
+/* The cached MHD response for a constant answer, built on first use. NULL on OOM or when the cache
+ * is full (the caller then builds a one-off response). */
+static struct MHD_Response *static_response(struct http_server *s, const struct http_response *resp)
+{
+    for (unsigned i = 0; i < s->n_static; i++) {
+        struct static_response *sr = &s->statics[i];
+        if (sr->body == resp->static_body && sr->status == resp->status && sr->content_type == resp->content_type)
+            return sr->response;
+    }
+    if (s->n_static >= STATIC_RESPONSES_MAX)
+        return NULL;
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(resp->static_body), (void *) resp->static_body,
+                                                             MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return NULL;
+    add_common_headers(r, resp->content_type);
+    s->statics[s->n_static++] = (struct static_response) {
+        .body = resp->static_body,
+        .status = resp->status,
+        .content_type = resp->content_type,
+        .response = r,
+    };
+    return r;
+}
+
+static enum MHD_Result queue(struct http_server *s, struct MHD_Connection *c, struct http_response *resp)
 {
     struct MHD_Response *r;
 
-    if (!resp->body) {
+    if (resp->static_body && resp->n_headers == 0) {
+        r = static_response(s, resp);
+        if (r)
+            return MHD_queue_response(c, resp->status, r);
+    }
+    if (resp->static_body) {
+        r = MHD_create_response_from_buffer(strlen(resp->static_body), (void *) resp->static_body,
+                                            MHD_RESPMEM_PERSISTENT);
+    } else if (!resp->body) {
         r = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
     } else {
         r = MHD_create_response_from_buffer(resp->body_len, resp->body, MHD_RESPMEM_MUST_FREE);
@@ -127,10 +191,7 @@ static enum MHD_Result queue(struct MHD_Connection *c, struct http_response *res
         resp->body = NULL;
         return MHD_NO;
     }
-    for (size_t i = 0; i < ELEMENTSOF(security_headers); i++)
-        (void) MHD_add_response_header(r, security_headers[i][0], security_headers[i][1]);
-    if (resp->content_type)
-        (void) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+    add_common_headers(r, resp->content_type);
     for (unsigned i = 0; i < resp->n_headers; i++)
         (void) MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
 
@@ -139,13 +200,13 @@ static enum MHD_Result queue(struct MHD_Connection *c, struct http_response *res
     return ret;
 }
 
-static enum MHD_Result queue_simple(struct MHD_Connection *c, unsigned status, const char *text)
+static enum MHD_Result queue_simple(struct http_server *s, struct MHD_Connection *c, unsigned status,
+                                    const char *text)
 {
     struct http_response resp = { 0 };
 
-    if (http_response_text(&resp, status, "text/plain; charset=utf-8", text) < 0)
-        return MHD_NO;
-    return queue(c, &resp);
+    http_response_static(&resp, status, "text/plain; charset=utf-8", text);
+    return queue(s, c, &resp);
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -168,7 +229,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         uint64_t announced;
         if (cl && safe_atou64(cl, &announced) == 0 && announced > s->opts.max_body_bytes) {
             st->too_large = true;
-            return queue_simple(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+            return queue_simple(s, c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
         }
         return MHD_YES;
     }
@@ -204,7 +265,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     }
 
     if (st->too_large)
-        return queue_simple(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+        return queue_simple(s, c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
 
     struct http_request req = {
         .method = method_from_string(method),
@@ -228,9 +289,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 
     struct http_response resp = { .status = 500 };
     s->opts.handler(&req, &resp, s->opts.userdata);
-    if (!resp.body && resp.status == 500 && !resp.content_type)
-        return queue_simple(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
-    return queue(c, &resp);
+    if (!resp.body && !resp.static_body && resp.status == 500 && !resp.content_type)
+        return queue_simple(s, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
+    return queue(s, c, &resp);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
@@ -341,7 +402,7 @@ static int add_listener(struct http_server *s, int fd, bool is_unix, const char 
                                MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
                                MHD_OPTION_CONNECTION_LIMIT, (unsigned int) s->opts.max_connections,
                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) s->opts.connection_timeout_sec,
-                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 65536,
+                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_BYTES,
                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, li,
                                MHD_OPTION_END);
     if (!li->mhd)
@@ -487,6 +548,8 @@ struct http_server *http_server_free(struct http_server *s)
         if (li->is_unix && li->unix_path[0])
             (void) unlink(li->unix_path);
     }
+    for (unsigned i = 0; i < s->n_static; i++)
+        MHD_destroy_response(s->statics[i].response);
     free(s);
     return NULL;
 }

@@ -44,6 +44,7 @@ struct http_response {
     const char *content_type;  /* static string */
     char *body;                /* malloc()ed, owned by the response */
     size_t body_len;
+    const char *static_body;   /* instead of body: a constant answer, see http_response_static() */
     unsigned n_headers;
     struct {
         const char *name;      /* static string */
@@ -61,6 +62,12 @@ void http_response_set(struct http_response *resp, unsigned status, const char *
 /* Sets a copy of text as the body. Returns 0 or -ENOMEM (then a 503 goes out). */
 int http_response_text(struct http_response *resp, unsigned status, const char *content_type, const char *text);
 void http_response_header(struct http_response *resp, const char *name, const char *value);
+
+/* Sets a constant body (a string literal that lives as long as the program). The server builds the
+ * libmicrohttpd response for each (body, status, content type) once and reuses it, so the hottest
+ * answers ({"allowed":true} ...) cost no allocation and no header building. */
+void http_response_static(struct http_response *resp, unsigned status, const char *content_type,
+                          const char *body);
 
 /* The application's handler: fills resp. Called once per complete request, on the loop thread. */
 typedef void (*http_handler)(const struct http_request *req, struct http_response *resp, void *userdata);

@@ -29,8 +29,11 @@ static const char *bytes_str(char *buf, size_t len, double v)
     if (!isfinite(v))
         return "n/a";
     if (v < 0) {
-        char tmp[NUM_MAX];
-        (void) snprintf(buf, len, "-%s", bytes_str(tmp, sizeof(tmp), -v));
+        /* "-" and the positive figure written right after it. */
+        if (len < 2)
+            return "n/a";
+        buf[0] = '-';
+        (void) bytes_str(buf + 1, len - 1, -v);
         return buf;
     }
     /* Clamp below 2^64 so the conversion is defined for any number a server sends. */

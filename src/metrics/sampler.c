@@ -207,7 +207,7 @@ static int open_cgroup_dir(int root_fd,
 static int open_cgroup_file(struct sampler *s, int dir_fd, const char *name)
 {
     _cleanup_close_ int fd = -EBADF;
-    size_t n;
+    size_t n = 0;
 
     if (dir_fd < 0)
         return -ENOENT;
@@ -235,7 +235,7 @@ static int cgroup_setup(struct sampler *s)
     _cleanup_free_ struct cgroup_mounts *mnt = NULL;
     _cleanup_free_ char *text = NULL;
     _cleanup_close_ int v2_fd = -EBADF, mem_fd = -EBADF, cpu_fd = -EBADF, acct_fd = -EBADF;
-    size_t n;
+    size_t n = 0;
     int r;
 
     cg = malloc(sizeof(*cg));
@@ -322,7 +322,7 @@ static int read_cgroup_memory(struct sampler *s,
                               uint64_t *ret_inactive_file)
 {
     uint64_t limit, usage, inactive = 0;
-    size_t n;
+    size_t n = 0;
     int r;
 
     r = read_fd(s, s->mem_limit_fd, &n);
@@ -368,7 +368,7 @@ static int read_cgroup_memory(struct sampler *s,
 static int read_cgroup_quota(struct sampler *s, double *ret_cores)
 {
     struct cgroup_cpu_max m;
-    size_t n;
+    size_t n = 0;
     int r;
 
     if (s->cpu_mode == CGROUP_MODE_V2) {
@@ -404,7 +404,7 @@ static int read_cgroup_quota(struct sampler *s, double *ret_cores)
 static int read_cgroup_cpu_usage(struct sampler *s, uint64_t *ret_usec)
 {
     uint64_t v;
-    size_t n;
+    size_t n = 0;
 
     int r = read_fd(s, s->cpu_usage_fd, &n);
     if (r < 0)
@@ -751,7 +751,7 @@ int sampler_sample(struct sampler *s, usec_t mono_usec, usec_t real_usec, struct
 {
     struct proc_stat *prev, *cur;
     struct meminfo mi;
-    size_t n;
+    size_t n = 0;
     int r;
 
     if (!s || !ret)
@@ -845,7 +845,7 @@ static void describe(struct sampler *s)
     uint64_t limit, usage, inactive, host_total = 0;
     struct meminfo mi;
     double quota;
-    size_t n;
+    size_t n = 0;
 
     if (read_fd(s, s->meminfo_fd, &n) >= 0 && meminfo_parse(s->buf, n, &mi) >= 0)
         host_total = mi.mem_total_bytes;
@@ -953,7 +953,7 @@ int sampler_new(const struct sampler_options *o, struct sampler **ret)
 
     for (size_t i = 0; i < _PSI_RESOURCE_MAX; i++) {
         struct psi_stats p;
-        size_t n;
+        size_t n = 0;
 
         s->psi_fd[i] = open_file(s->root_fd, psi_paths[i]);
         if (s->psi_fd[i] < 0)
