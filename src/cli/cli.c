@@ -478,7 +478,12 @@ int cli_request(const struct cli_args *args,
     struct stat st;
     int r;
 
-    if (server_default_socket(geteuid(), getenv("XDG_RUNTIME_DIR"), sock, sizeof(sock)) >= 0) {
+    /* The same place the daemon chose: $XDG_RUNTIME_DIR, else (for a user without one) its state
+     * directory. */
+    r = server_default_socket(geteuid(), getenv("XDG_RUNTIME_DIR"), sock, sizeof(sock));
+    if (r == -ENOENT)
+        r = server_state_socket(getenv("XDG_STATE_HOME"), getenv("HOME"), sock, sizeof(sock));
+    if (r >= 0) {
         default_socket = sock;
         exists = stat(sock, &st) == 0 && S_ISSOCK(st.st_mode);
     }
@@ -553,7 +558,8 @@ static const char global_help_tail[] =
         "                          " SERVER_SYSTEM_SOCKET
         " (root) or\n"
         "                          $XDG_RUNTIME_DIR/" SERVER_USER_SOCKET
-        " if it exists,\n"
+        " (others; without it\n"
+        "                          the state dir's) if it exists,\n"
         "                          else http://" SERVER_DEFAULT_HOST
         ":9329)\n"
         "      --host HOST         connect to http://HOST:PORT (default " SERVER_DEFAULT_HOST

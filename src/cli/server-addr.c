@@ -186,6 +186,21 @@ int server_default_socket(uid_t euid, const char *xdg_runtime_dir, char *buf, si
     return 0;
 }
 
+int server_state_socket(const char *xdg_state_home, const char *home, char *buf, size_t len)
+{
+    int n;
+
+    if (xdg_state_home && xdg_state_home[0] == '/')
+        n = snprintf(buf, len, "%s/headroom/%s", xdg_state_home, SERVER_USER_SOCKET);
+    else if (home && home[0] == '/')
+        n = snprintf(buf, len, "%s/.local/state/headroom/%s", home, SERVER_USER_SOCKET);
+    else
+        return -ENOENT;
+    if (n < 0 || (size_t) n >= len || (size_t) n >= SERVER_ADDR_SOCKET_MAX)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
 char *server_addr_to_string(const struct server_addr *a, char *buf, size_t len)
 {
     if (a->kind == SERVER_ADDR_UNIX)

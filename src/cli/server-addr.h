@@ -51,6 +51,11 @@ int server_port_parse(const char *s, unsigned *ret);
  * at the file system. */
 int server_default_socket(uid_t euid, const char *xdg_runtime_dir, char *buf, size_t len);
 
+/* Where "headroom serve" puts its socket for a user without $XDG_RUNTIME_DIR: in its state
+ * directory, $XDG_STATE_HOME/headroom/headroom.sock, else $HOME/.local/state/headroom/headroom.sock.
+ * Returns 0, -ENOENT when neither variable holds an absolute path, -ENAMETOOLONG. */
+int server_state_socket(const char *xdg_state_home, const char *home, char *buf, size_t len);
+
 /* Formats a for messages: "http://127.0.0.1:9329", "http://[::1]:9329" or
  * "unix:/run/headroom/headroom.sock". buf should hold SERVER_ADDR_STR_MAX bytes. Returns buf. */
 char *server_addr_to_string(const struct server_addr *a, char *buf, size_t len);

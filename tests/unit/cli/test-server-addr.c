@@ -174,6 +174,11 @@ static void test_default_socket(void **state)
     assert_string_equal(buf, "/run/user/1000/headroom.sock");
     assert_int_equal(server_default_socket(1000, NULL, buf, sizeof(buf)), -ENOENT);
     assert_int_equal(server_default_socket(1000, "", buf, sizeof(buf)), -ENOENT);
+    assert_int_equal(server_state_socket("/home/u/.state", "/home/u", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "/home/u/.state/headroom/headroom.sock");
+    assert_int_equal(server_state_socket(NULL, "/home/u", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "/home/u/.local/state/headroom/headroom.sock");
+    assert_int_equal(server_state_socket("relative", "", buf, sizeof(buf)), -ENOENT);
     assert_int_equal(server_default_socket(1000, "run/user", buf, sizeof(buf)), -ENOENT);
 
     memset(longdir, 'd', sizeof(longdir) - 1);

@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: MIT */
+#include "model/predict.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "basic/macro.h"
+
+#define DEFAULT_LAMBDA           0.97
+#define DEFAULT_ALPHA            0.2
+#define DEFAULT_QUANTILE         0.95
+#define DEFAULT_SHRINKAGE_WEIGHT 5.0
+#define DEFAULT_SD_MULTIPLIER    1.0
+#define DEFAULT_MARGIN_FACTOR    1.0
+#define DEFAULT_MIN_OBSERVATIONS 5
+
+/* capfox's linear model treats Σ(x − x̄)² below this as "complexity never varied". */
+#define LINEAR_FLAT_SXX 1e-10
+
+/* ewls decides the same relative to the scale of the complexities, because forgetting shrinks Sxx
+ * geometrically while the slope Sxy/Sxx stays meaningful until rounding takes over. */
+#define EWLS_FLAT_REL 1e-12
+
+/* Observations (ewls: effective weight) at which confidence reaches 1 − 1/e. */
+#define CONFIDENCE_SCALE 5.0
+
+static const char *const model_names[_PREDICT_MODEL_MAX] = {
+    [PREDICT_MODEL_EWLS] = "ewls",
+    [PREDICT_MODEL_MOVING_AVERAGE] = "moving_average",
+    [PREDICT_MODEL_LINEAR] = "linear",
+};
+
+const char *predict_model_to_string(enum predict_model m)
+{
+    if (m < 0 || m >= _PREDICT_MODEL_MAX)
+        return NULL;
+    return model_names[m];
+}
+
+enum predict_model predict_model_from_string(const char *s)
+{
+    if (!s)
+        return _PREDICT_MODEL_INVALID;
+    for (int i = 0; i < _PREDICT_MODEL_MAX; i++)
+        if (strcmp(s, model_names[i]) == 0)
+            return (enum predict_model) i;
+    if (strcmp(s, "linear_regression") == 0)
+        return PREDICT_MODEL_LINEAR;
+    return _PREDICT_MODEL_INVALID;
+}
+
+void predict_params_default(struct predict_params *ret)
+{
+    *ret = (struct predict_params) {
+        .lambda = DEFAULT_LAMBDA,
+        .alpha = DEFAULT_ALPHA,
+        .quantile = DEFAULT_QUANTILE,
+        .shrinkage_weight = DEFAULT_SHRINKAGE_WEIGHT,
+        .sd_multiplier = DEFAULT_SD_MULTIPLIER,
+        .margin_factor = DEFAULT_MARGIN_FACTOR,
+        .min_observations = DEFAULT_MIN_OBSERVATIONS,
+    };
+}
+
+static bool unit_interval(double x)
+{
+    /* (0, 1]; false for NaN. */
+    return x > 0 && x <= 1;
+}
+
+static bool finite_at_least(double x, double lo)
+{
+    return isfinite(x) && x >= lo;
+}
+
+static uint64_t min_observations_floor(enum predict_model m)
+{
+    return m == PREDICT_MODEL_LINEAR ? 2 : 1;
+}
+
+static void params_normalize(struct predict_params *p, enum predict_model m)
+{
+    if (!unit_interval(p->lambda))
+        p->lambda = DEFAULT_LAMBDA;
+    if (!unit_interval(p->alpha))
+        p->alpha = DEFAULT_ALPHA;
+    if (!unit_interval(p->quantile))
+        p->quantile = DEFAULT_QUANTILE;
+    if (!finite_at_least(p->shrinkage_weight, 0))
+        p->shrinkage_weight = DEFAULT_SHRINKAGE_WEIGHT;
+    if (!finite_at_least(p->sd_multiplier, 0))
+        p->sd_multiplier = DEFAULT_SD_MULTIPLIER;
+    if (!finite_at_least(p->margin_factor, 1))
+        p->margin_factor = DEFAULT_MARGIN_FACTOR;
+    p->min_observations = MAX(p->min_observations, min_observations_floor(m));
+}
+
+static bool params_valid(const struct predict_params *p, enum predict_model m)
+{
+    return unit_interval(p->lambda) && unit_interval(p->alpha) && unit_interval(p->quantile) &&
+           finite_at_least(p->shrinkage_weight, 0) && finite_at_least(p->sd_multiplier, 0) &&
+           finite_at_least(p->margin_factor, 1) && p->min_observations >= min_observations_floor(m);
+}
+
+static bool model_valid(enum predict_model m)
+{
+    return m >= 0 && m < _PREDICT_MODEL_MAX;
+}
+
+static bool complexity_valid(double c)
+{
+    return c >= 0 && c <= PREDICT_COMPLEXITY_MAX; /* false for NaN */
+}
+
+static bool value_valid(double y)
+{
+    return fabs(y) <= PREDICT_VALUE_MAX; /* false for NaN */
+}
+
+static unsigned bucket_of(double c)
+{
+    if (c < 1)
+        return 0;
+    /* frexp gives c = m·2^e with m in [0.5, 1), so c in [2^(e−1), 2^e) lands in bucket e. */
+    int e;
+    (void) frexp(c, &e);
+    return e >= PREDICT_BUCKETS ? PREDICT_BUCKETS - 1 : (unsigned) e;
+}
+
+int predictor_init(struct predictor *p, enum predict_model m, const struct predict_params *params)
+{
+    struct predict_params pp;
+
+    if (!model_valid(m))
+        return -EINVAL;
+    if (params)
+        pp = *params;
+    else
+        predict_params_default(&pp);
+    params_normalize(&pp, m);
+
+    memset(p, 0, sizeof(*p));
+    p->model = m;
+    p->params = pp;
+    return 0;
+}
+
+/* The fitted line, in the form each model computes it. */
+struct fit {
+    double slope;
+    double intercept;
+    bool flat;          /* complexity did not vary enough for a slope: the mean is used */
+};
+
+static struct fit fit_of(const struct predictor *p)
+{
+    struct fit f = { 0 };
+
+    switch (p->model) {
+    case PREDICT_MODEL_EWLS:
+        /* Sxx/W is the weighted variance of the complexities. */
+        f.flat = !(p->sxx > EWLS_FLAT_REL * p->w * (1 + p->mx * p->mx));
+        f.slope = f.flat ? 0 : p->sxy / p->sxx;
+        f.intercept = p->my - f.slope * p->mx;
+        break;
+    case PREDICT_MODEL_LINEAR:
+        f.flat = p->sxx < LINEAR_FLAT_SXX;
+        f.slope = f.flat ? 0 : p->sxy / p->sxx;
+        f.intercept = p->my - f.slope * p->mx;
+        break;
+    case PREDICT_MODEL_MOVING_AVERAGE:
+        f.flat = true;
+        f.intercept = p->ewma;
+        break;
+    default:
+        break;
+    }
+    return f;
+}
+
+static double point_estimate(const struct predictor *p, const struct fit *f, double c)
+{
+    if (p->model == PREDICT_MODEL_EWLS)
+        /* Centred on the weighted mean: no cancellation between a large intercept and slope·c. */
+        return p->my + f->slope * (c - p->mx);
+    return f->intercept + f->slope * c;
+}
+
+static void welford_update(struct predictor *p, double lambda, double c, double y)
+{
+    p->w = lambda * p->w + 1;
+    p->sxx *= lambda;
+    p->sxy *= lambda;
+    p->syy *= lambda;
+
+    double dx = c - p->mx, dy = y - p->my;
+    p->mx += dx / p->w;
+    p->my += dy / p->w;
+    p->sxx += dx * (c - p->mx);
+    p->sxy += dx * (y - p->my);
+    p->syy += dy * (y - p->my);
+}
+
+static void ewma_update(struct predictor *p, double y)
+{
+    if (p->n == 0) {
+        p->ewma = y;
+        p->ewvar = 0;
+        return;
+    }
+    double a = p->params.alpha, d = y - p->ewma;
+    p->ewma = a * y + (1 - a) * p->ewma;       /* capfox's form, for bit-for-bit parity */
+    p->ewvar = (1 - a) * (p->ewvar + a * d * d);
+}
+
+int predictor_observe(struct predictor *p, double complexity, double value)
+{
+    if (!model_valid(p->model) || !complexity_valid(complexity) || !value_valid(value))
+        return -EINVAL;
+
+    if (p->n > 0) {
+        struct fit f = fit_of(p);
+        p->residuals[p->residual_next] = value - point_estimate(p, &f, complexity);
+        p->residual_next = (uint16_t) ((p->residual_next + 1) % PREDICT_RESIDUALS_MAX);
+        if (p->residual_len < PREDICT_RESIDUALS_MAX)
+            p->residual_len++;
+    }
+
+    switch (p->model) {
+    case PREDICT_MODEL_EWLS:
+        welford_update(p, p->params.lambda, complexity, value);
+        break;
+    case PREDICT_MODEL_LINEAR:
+        welford_update(p, 1, complexity, value);
+        break;
+    case PREDICT_MODEL_MOVING_AVERAGE:
+        ewma_update(p, value);
+        break;
+    default:
+        break;
+    }
+
+    unsigned b = bucket_of(complexity);
+    uint64_t bit = UINT64_C(1) << b;
+    if (!(p->peak_seen & bit) || value > p->peak[b]) {
+        p->peak[b] = value;
+        p->peak_seen |= bit;
+    }
+
+    p->n++;
+    return 0;
+}
+
+static void sort_small(double *v, size_t n)
+{
+    /* Insertion sort: at most PREDICT_RESIDUALS_MAX elements, deterministic, no callbacks. */
+    for (size_t i = 1; i < n; i++) {
+        double x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+int predict_quantile(const double *values, size_t n, double q, double *ret)
+{
+    double v[PREDICT_RESIDUALS_MAX];
+
+    if (n == 0 || !unit_interval(q))
+        return -EINVAL;
+    if (n > PREDICT_RESIDUALS_MAX)
+        return -E2BIG;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(values[i]))
+            return -EINVAL;
+        v[i] = values[i];
+    }
+    sort_small(v, n);
+
+    /* The tolerance keeps q·n that is an integer in exact arithmetic from rounding up past it. */
+    double k = ceil(q * (double) n - 1e-9);
+    size_t rank = k < 1 ? 1 : (size_t) k;
+    if (rank > n)
+        rank = n;
+    *ret = v[rank - 1];
+    return 0;
+}
+
+static double residual_rms(const struct predictor *p)
+{
+    double s = 0;
+
+    if (p->residual_len == 0)
+        return 0;
+    for (unsigned i = 0; i < p->residual_len; i++)
+        s += p->residuals[i] * p->residuals[i];
+    return sqrt(s / p->residual_len);
+}
+
+static double growth(double n)
+{
+    return 1 - exp(-n / CONFIDENCE_SCALE);
+}
+
+static void predict_ewls(const struct predictor *p, double c, double prior, struct prediction *r)
+{
+    struct fit f = fit_of(p);
+    double yhat = point_estimate(p, &f, c);
+
+    r->expected = yhat;
+    if (p->residual_len > 0)
+        /* Cannot fail: 1 ≤ len ≤ the maximum, q was normalized, and residuals are finite. */
+        (void) predict_quantile(p->residuals, p->residual_len, p->params.quantile, &r->margin);
+
+    double raw = yhat + r->margin;
+    if (r->has_peak)
+        raw = MAX(raw, r->peak);
+    raw = MAX(raw, 0) * p->params.margin_factor;
+
+    double k = p->params.shrinkage_weight, n = (double) p->n;
+    r->upper = isnan(prior) ? raw : (n * raw + k * prior) / (n + k);
+
+    double spread = residual_rms(p), size = fabs(yhat);
+    double quality = size + spread > 0 ? size / (size + spread) : 1;
+    r->confidence = growth(p->w) * quality;
+}
+
+static void predict_moving_average(const struct predictor *p, struct prediction *r)
+{
+    r->expected = p->ewma;
+    r->upper = p->ewma + p->params.sd_multiplier * sqrt(p->ewvar);
+    r->confidence = growth((double) p->n);
+}
+
+static void predict_linear(const struct predictor *p, double c, struct prediction *r)
+{
+    struct fit f = fit_of(p);
+    uint64_t min = p->params.min_observations;
+
+    r->expected = point_estimate(p, &f, c);
+    r->upper = r->expected;
+    if (p->n < min)
+        r->confidence = 0;
+    else {
+        double conf = 0.5 + 0.5 * (1 - exp(-(double) (p->n - min) / 10));
+        if (f.flat)
+            conf *= 0.5;
+        r->confidence = MIN(conf, 1);
+    }
+}
+
+int predictor_predict(const struct predictor *p, double complexity, double prior, struct prediction *ret)
+{
+    struct prediction r = { .n = p->n };
+
+    if (!model_valid(p->model) || !complexity_valid(complexity))
+        return -EINVAL;
+    if (!isnan(prior) && !finite_at_least(prior, 0))
+        return -EINVAL;
+
+    r.sufficient = p->n >= p->params.min_observations;
+
+    if (p->n == 0) {
+        r.expected = r.upper = isnan(prior) ? 0 : prior;
+        *ret = r;
+        return 0;
+    }
+
+    unsigned b = bucket_of(complexity);
+    if (p->peak_seen & (UINT64_C(1) << b)) {
+        r.has_peak = true;
+        r.peak = p->peak[b];
+    }
+
+    switch (p->model) {
+    case PREDICT_MODEL_EWLS:
+        predict_ewls(p, complexity, prior, &r);
+        break;
+    case PREDICT_MODEL_MOVING_AVERAGE:
+        predict_moving_average(p, &r);
+        break;
+    case PREDICT_MODEL_LINEAR:
+        predict_linear(p, complexity, &r);
+        break;
+    default:
+        return -EINVAL;
+    }
+
+    r.upper = MAX(r.upper, 0);
+    r.confidence = CLAMP(r.confidence, 0, 1);
+    *ret = r;
+    return 0;
+}
+
+int predictor_coefficients(const struct predictor *p, double *ret_slope, double *ret_intercept)
+{
+    if (!model_valid(p->model))
+        return -EINVAL;
+    if (p->n == 0)
+        return -ENODATA;
+
+    struct fit f = fit_of(p);
+    *ret_slope = f.slope;
+    *ret_intercept = f.intercept;
+    return 0;
+}
+
+int predictor_refit(struct predictor *p, enum predict_model m, const struct predict_params *params,
+                    const double *complexity, const double *value, size_t n)
+{
+    struct predictor t;
+    int r;
+
+    r = predictor_init(&t, m, params);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n; i++) {
+        r = predictor_observe(&t, complexity[i], value[i]);
+        if (r < 0)
+            return r;
+    }
+    *p = t;
+    return 0;
+}
+
+int predictor_validate(const struct predictor *p)
+{
+    if (!model_valid(p->model) || !params_valid(&p->params, p->model))
+        return -EBADMSG;
+    if (p->residual_len > PREDICT_RESIDUALS_MAX || p->residual_next >= PREDICT_RESIDUALS_MAX)
+        return -EBADMSG;
+    /* The ring fills from slot 0, so until it is full the next slot is its length. */
+    if (p->residual_len < PREDICT_RESIDUALS_MAX && p->residual_next != p->residual_len)
+        return -EBADMSG;
+    /* Every observation after the first leaves a residual. */
+    if (p->residual_len != MIN(p->n > 0 ? p->n - 1 : 0, (uint64_t) PREDICT_RESIDUALS_MAX))
+        return -EBADMSG;
+
+    const double nums[] = { p->w, p->mx, p->my, p->sxx, p->sxy, p->syy, p->ewma, p->ewvar };
+    for (size_t i = 0; i < ELEMENTSOF(nums); i++)
+        if (!isfinite(nums[i]))
+            return -EBADMSG;
+    if (p->w < 0 || p->sxx < 0 || p->syy < 0 || p->ewvar < 0)
+        return -EBADMSG;
+    /* ewls and linear weigh each observation, so W > 0 exactly when something was observed;
+     * moving_average leaves W at 0. */
+    bool weighted = p->w > 0;
+    if (p->model == PREDICT_MODEL_MOVING_AVERAGE ? weighted : weighted != (p->n > 0))
+        return -EBADMSG;
+
+    for (unsigned i = 0; i < p->residual_len; i++)
+        if (!isfinite(p->residuals[i]))
+            return -EBADMSG;
+    for (unsigned b = 0; b < PREDICT_BUCKETS; b++)
+        if ((p->peak_seen & (UINT64_C(1) << b)) && !value_valid(p->peak[b]))
+            return -EBADMSG;
+    if (p->n == 0 && p->peak_seen != 0)
+        return -EBADMSG;
+    return 0;
+}
