@@ -49,6 +49,8 @@ void handle_stats(struct api *a, const struct http_request *req, struct http_res
 void handle_ask(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_notify(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_v1_ask(struct api *a, const struct http_request *req, struct http_response *resp);
+void handle_v1_leases(struct api *a, const struct http_request *req, struct http_response *resp);
+void handle_v1_lease(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_v1_history(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_metrics(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_debug_inject(struct api *a, const struct http_request *req, struct http_response *resp);

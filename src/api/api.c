@@ -25,6 +25,7 @@ enum route_auth {
 
 struct route {
     const char *path;
+    bool prefix;        /* matches path and anything below it */
     unsigned methods;
     const char *allow;  /* the Allow header for 405 */
     enum route_auth auth;
@@ -32,18 +33,20 @@ struct route {
 };
 
 static const struct route routes[] = {
-    { "/", M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_root },
-    { "/health", M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_OPEN, handle_health },
-    { "/ready", M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_OPEN, handle_ready },
-    { "/status", M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_status },
-    { "/stats", M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_stats },
-    { "/ask", M_POST, "POST", ROUTE_AUTH_MAIN, handle_ask },
-    { "/task/notify", M_POST, "POST", ROUTE_AUTH_MAIN, handle_notify },
-    { "/v1/ask", M_POST, "POST", ROUTE_AUTH_MAIN, handle_v1_ask },
-    { "/v1/history", M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_v1_history },
-    { "/metrics", M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_metrics },
-    { "/debug/inject-metrics", M_POST | M_DELETE, "POST, DELETE", ROUTE_AUTH_DEBUG, handle_debug_inject },
-    { "/debug/status", M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_DEBUG, handle_debug_status },
+    { "/", false, M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_root },
+    { "/health", false, M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_OPEN, handle_health },
+    { "/ready", false, M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_OPEN, handle_ready },
+    { "/status", false, M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_status },
+    { "/stats", false, M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_stats },
+    { "/ask", false, M_POST, "POST", ROUTE_AUTH_MAIN, handle_ask },
+    { "/task/notify", false, M_POST, "POST", ROUTE_AUTH_MAIN, handle_notify },
+    { "/v1/ask", false, M_POST, "POST", ROUTE_AUTH_MAIN, handle_v1_ask },
+    { "/v1/history", false, M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_v1_history },
+    { "/v1/leases", false, M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_v1_leases },
+    { "/v1/leases/", true, M_DELETE, "DELETE", ROUTE_AUTH_MAIN, handle_v1_lease },
+    { "/metrics", false, M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_metrics },
+    { "/debug/inject-metrics", false, M_POST | M_DELETE, "POST, DELETE", ROUTE_AUTH_DEBUG, handle_debug_inject },
+    { "/debug/status", false, M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_DEBUG, handle_debug_status },
 };
 
 void api_thresholds(const struct config *c, struct decide_thresholds *ret)
@@ -110,11 +113,14 @@ void api_handle(const struct http_request *req, struct http_response *resp, void
     const struct route *route = NULL;
 
     a->counters.requests_total++;
-    for (size_t i = 0; i < ELEMENTSOF(routes); i++)
-        if (strcmp(req->path, routes[i].path) == 0) {
+    for (size_t i = 0; i < ELEMENTSOF(routes); i++) {
+        size_t n = strlen(routes[i].path);
+        if (routes[i].prefix ? strncmp(req->path, routes[i].path, n) == 0 && req->path[n] != '\0'
+                             : strcmp(req->path, routes[i].path) == 0) {
             route = &routes[i];
             break;
         }
+    }
 
     if (route && route->auth == ROUTE_AUTH_DEBUG) {
         if (!a->config->debug.enabled || !bearer_matches(req, a->config->debug.token)) {

@@ -13,6 +13,8 @@
 #include "metrics/snapshot.h"
 #include "model/decide.h"
 #include "model/history.h"
+#include "basic/parse-util.h"
+#include "basic/time-util.h"
 
 struct store;
 
@@ -41,6 +43,19 @@ struct api_counters {
     uint64_t config_reload_failures_total;
 };
 
+#define LEASE_SECONDS_DEFAULT 60
+#define LEASE_SECONDS_MAX     3600
+
+/* A reservation of an admitted task's declared needs, held until released or expired, so that a
+ * burst of asks cannot all be admitted against the same free memory. */
+struct api_lease {
+    uint64_t id;
+    char task[TASK_NAME_MAX + 1];
+    struct decide_need need;
+    usec_t expires_mono_usec;
+    usec_t expires_real_usec;
+};
+
 struct api_hooks {
     /* Starts a notify observation. 0, -EAGAIN when too many are pending, -ENOSPC when the task
      * type table is full. */
@@ -48,6 +63,13 @@ struct api_hooks {
     /* Merges fields into the held overlay (only the has_* fields of in) and re-derives the view. */
     int (*inject)(void *userdata, const struct api_inject *in);
     void (*inject_clear)(void *userdata);
+    /* Drops expired leases (and updates view->reserved). */
+    void (*leases_expire)(void *userdata);
+    /* Creates a lease for need lasting ttl_usec. 0, -ENOSPC when the lease table is full. */
+    int (*lease_add)(void *userdata, const char *task, const struct decide_need *need, usec_t ttl_usec,
+                     struct api_lease *ret);
+    /* Releases lease id. 0, -ENOENT when there is none (expired or never existed). */
+    int (*lease_release)(void *userdata, uint64_t id);
     void *userdata;
 };
 
@@ -62,6 +84,8 @@ struct api {
     usec_t started_mono_usec;
     unsigned pending_observations;
     const char *sources;              /* what is sampled, from where (shown in /status) */
+    const struct api_lease *leases;   /* n_leases live leases, in creation order */
+    unsigned n_leases;
     struct api_hooks hooks;
     struct api_counters counters;
 };

@@ -17,6 +17,7 @@ static void run_decision(struct api *a, const struct decide_need *need, struct d
     struct decide_thresholds t;
 
     api_thresholds(a->config, &t);
+    a->hooks.leases_expire(a->hooks.userdata);
     decide(a->view, &t, need, ret);
     if (ret->allowed)
         a->counters.asks_allowed_total++;
@@ -178,13 +179,15 @@ static json_t *check_json(const struct api *a, const struct decide_check *c, con
     json_t *o;
 
     if (c->percent)
-        o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "resource", resource_to_string(c->resource), "unit",
-                      "percent", "current", json_number(c->current), "need", json_number(c->need), "projected",
+        o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "resource", resource_to_string(c->resource),
+                      "unit", "percent", "current", json_number(c->current), "reserved", json_number(c->reserved),
+                      "need", json_number(c->need), "projected",
                       json_number(c->projected), "threshold", json_number(c->limit), "headroom",
                       json_number(c->headroom), "ok", c->ok);
     else
-        o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:b}", "resource", resource_to_string(c->resource), "unit",
-                      "bytes", "current", (json_int_t) llround(c->current), "need", (json_int_t) llround(c->need),
+        o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "resource", resource_to_string(c->resource),
+                      "unit", "bytes", "current", (json_int_t) llround(c->current), "reserved",
+                      (json_int_t) llround(c->reserved), "need", (json_int_t) llround(c->need),
                       "projected", (json_int_t) llround(c->projected), "threshold", (json_int_t) llround(c->limit),
                       "headroom", (json_int_t) llround(c->headroom), "ok", c->ok);
     if (!o)
@@ -210,7 +213,7 @@ static json_t *check_json(const struct api *a, const struct decide_check *c, con
 
 void handle_v1_ask(struct api *a, const struct http_request *req, struct http_response *resp)
 {
-    static const char *const known[] = { "task", "complexity", "needs", "resources" };
+    static const char *const known[] = { "task", "complexity", "needs", "resources", "reserve", "lease_seconds" };
     _cleanup_json_ json_t *body = NULL;
     char err[256];
     struct decide_need need = { 0 };
@@ -229,7 +232,9 @@ void handle_v1_ask(struct api *a, const struct http_request *req, struct http_re
             for (size_t i = 0; i < ELEMENTSOF(known); i++)
                 ok = ok || strcmp(key, known[i]) == 0;
             if (!ok) {
-                (void) snprintf(err, sizeof(err), "unknown field '%.64s' (known: task, complexity, needs, resources)",
+                (void) snprintf(err, sizeof(err),
+                                "unknown field '%.64s' (known: task, complexity, needs, resources, reserve, "
+                                "lease_seconds)",
                                 key);
                 r = -EINVAL;
                 break;
@@ -243,6 +248,22 @@ void handle_v1_ask(struct api *a, const struct http_request *req, struct http_re
         r = parse_resources(json_object_get(body, "resources"), &need, err, sizeof(err));
     if (r >= 0)
         r = parse_needs(json_object_get(body, "needs"), &need, err, sizeof(err));
+    bool reserve = false;
+    double lease_seconds = LEASE_SECONDS_DEFAULT;
+    if (r >= 0) {
+        json_t *rv = json_object_get(body, "reserve");
+        if (rv && !json_is_boolean(rv)) {
+            (void) snprintf(err, sizeof(err), "reserve must be true or false");
+            r = -EINVAL;
+        } else
+            reserve = rv && json_is_true(rv);
+    }
+    if (r >= 0)
+        r = get_number(body, "lease_seconds", LEASE_SECONDS_MAX, &lease_seconds, err, sizeof(err));
+    if (r >= 0 && lease_seconds < 1) {
+        (void) snprintf(err, sizeof(err), "lease_seconds must be between 1 and %d", LEASE_SECONDS_MAX);
+        r = -EINVAL;
+    }
     if (r < 0) {
         a->counters.bad_requests_total++;
         reply_error(resp, 400, "invalid request body: %s", err);
@@ -254,18 +275,35 @@ void handle_v1_ask(struct api *a, const struct http_request *req, struct http_re
     struct decision d;
     run_decision(a, &need, &d);
 
+    /* An admitted task with reserve holds its declared needs until it releases the lease or the
+     * lease expires: the next ask sees them as used. */
+    json_t *lease = json_null();
+    if (d.allowed && reserve) {
+        struct api_lease l;
+        char ts[64], id[32];
+        r = a->hooks.lease_add(a->hooks.userdata, task, &need, (usec_t) llround(lease_seconds * 1e6), &l);
+        if (r < 0) {
+            reply_json(resp, 503, json_pack("{s:b, s:[s], s:s}", "allowed", 0, "reasons", "lease_table_full", "message",
+                                            "too many leases are held; release some or retry later"));
+            return;
+        }
+        (void) snprintf(id, sizeof(id), "l-%016llx", (unsigned long long) l.id);
+        lease = json_pack("{s:s, s:s, s:o}", "id", id, "expires_at",
+                          format_rfc3339(ts, sizeof(ts), l.expires_real_usec), "ttl_sec", json_number(lease_seconds));
+    }
+
     json_t *checks = json_array();
     for (unsigned i = 0; checks && i < d.n_checks; i++)
         (void) json_array_append_new(checks, check_json(a, &d.checks[i], &need));
 
     char ts[64];
     const struct decide_check *b = d.binding >= 0 ? &d.checks[d.binding] : NULL;
-    json_t *o = json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "allowed", d.allowed, "task",
+    json_t *o = json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}", "allowed", d.allowed, "task",
                           task ? json_string(task) : json_null(), "complexity", json_number(complexity), "reasons",
                           reasons_json(&d), "binding", b ? json_string(resource_to_string(b->resource)) : json_null(),
                           "checks", checks ? checks : json_array(), "gpu",
                           d.gpu_choice >= 0 ? json_integer(d.gpu_choice) : json_null(), "sampled_at",
-                          format_rfc3339(ts, sizeof(ts), a->snapshot->real_usec));
+                          format_rfc3339(ts, sizeof(ts), a->snapshot->real_usec), "lease", lease);
     reply_json(resp, d.allowed ? 200 : 503, o);
 }
 

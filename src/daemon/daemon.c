@@ -120,6 +120,13 @@ static void build_view(struct daemon *d)
             .lost = g->lost,
         };
     }
+    for (unsigned i = 0; i < d->n_leases; i++) {
+        const struct decide_need *n = &d->leases[i].need;
+        v->reserved.cpu_pct += n->cpu_pct;
+        v->reserved.mem_bytes += n->mem_bytes;
+        v->reserved.mem_pct += n->mem_pct;
+        v->reserved.disk_bytes += n->disk_bytes;
+    }
     v->n_disks = MIN(s->n_disks, (unsigned) DECIDE_DISKS_MAX);
     for (unsigned i = 0; i < v->n_disks; i++)
         v->disks[i] = (struct decide_disk) {
@@ -293,6 +300,66 @@ static void hook_inject_clear(void *userdata)
     log_info("Debug overlay cleared");
 }
 
+/* ---- leases -------------------------------------------------------------------------------- */
+
+static void hook_leases_expire(void *userdata)
+{
+    struct daemon *d = userdata;
+    usec_t now = now_usec(CLOCK_MONOTONIC);
+    unsigned kept = 0;
+
+    for (unsigned i = 0; i < d->n_leases; i++) {
+        if (d->leases[i].expires_mono_usec <= now)
+            continue;
+        if (kept != i)
+            d->leases[kept] = d->leases[i];
+        kept++;
+    }
+    if (kept != d->n_leases) {
+        d->n_leases = kept;
+        d->api.n_leases = kept;
+        build_view(d);
+    }
+}
+
+static int hook_lease_add(void *userdata, const char *task, const struct decide_need *need, usec_t ttl_usec,
+                          struct api_lease *ret)
+{
+    struct daemon *d = userdata;
+
+    if (d->n_leases >= DAEMON_LEASES_MAX)
+        return -ENOSPC;
+    struct api_lease *l = &d->leases[d->n_leases];
+    *l = (struct api_lease) {
+        .id = ++d->next_lease_id,
+        .need = *need,
+        .expires_mono_usec = now_usec(CLOCK_MONOTONIC) + ttl_usec,
+        .expires_real_usec = now_usec(CLOCK_REALTIME) + ttl_usec,
+    };
+    (void) snprintf(l->task, sizeof(l->task), "%s", task ? task : "");
+    d->n_leases++;
+    d->api.n_leases = d->n_leases;
+    build_view(d);
+    *ret = *l;
+    return 0;
+}
+
+static int hook_lease_release(void *userdata, uint64_t id)
+{
+    struct daemon *d = userdata;
+
+    for (unsigned i = 0; i < d->n_leases; i++) {
+        if (d->leases[i].id != id)
+            continue;
+        memmove(&d->leases[i], &d->leases[i + 1], (d->n_leases - i - 1) * sizeof(d->leases[0]));
+        d->n_leases--;
+        d->api.n_leases = d->n_leases;
+        build_view(d);
+        return 0;
+    }
+    return -ENOENT;
+}
+
 /* ---- sampling ------------------------------------------------------------------------------ */
 
 static double cpu_seconds_self(void)
@@ -348,6 +415,7 @@ static int on_tick(struct loop_source *s, usec_t now, uint64_t missed, void *use
 
     if (missed > 0)
         log_debug("Sampling fell %llu ticks behind", (unsigned long long) missed);
+    hook_leases_expire(d);
     take_sample(d, now);
     return 0;
 }
@@ -506,8 +574,17 @@ int daemon_start(struct daemon *d, const struct daemon_options *opts, const stru
         .notify = hook_notify,
         .inject = hook_inject,
         .inject_clear = hook_inject_clear,
+        .leases_expire = hook_leases_expire,
+        .lease_add = hook_lease_add,
+        .lease_release = hook_lease_release,
         .userdata = d,
     };
+    d->leases = calloc(DAEMON_LEASES_MAX, sizeof(*d->leases));
+    if (!d->leases)
+        return log_error_errno(-ENOMEM, "Failed to allocate the lease table: %m"), SERVE_EXIT_OSERR;
+    d->api.leases = d->leases;
+    /* Lease ids are not guessable from one run to the next, so a stale id never names a new lease. */
+    d->next_lease_id = (now_usec(CLOCK_REALTIME) & 0xffffffffULL) << 20;
 
     d->root_fd = open(opts->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (d->root_fd < 0)
@@ -594,6 +671,8 @@ void daemon_stop(struct daemon *d)
     d->sampler = sampler_free(d->sampler);
     d->gpus = gpu_probe_free(d->gpus);
     history_done(&d->history);
+    free(d->leases);
+    d->leases = NULL;
     if (d->root_fd >= 0)
         (void) close(d->root_fd);
     d->root_fd = -EBADF;

@@ -16,6 +16,7 @@
 #include "model/observe.h"
 
 #define DAEMON_LISTEN_MAX 8
+#define DAEMON_LEASES_MAX 4096
 
 /* Exit codes of "headroom serve" (man/headroom-serve.8.md), sysexits-style where one fits. */
 enum serve_exit {
@@ -71,7 +72,10 @@ struct daemon {
 
     struct pending_observation *pending;
     unsigned n_pending, cap_pending;
-    unsigned n_task_types;          /* task types in the store, to refuse a notify that cannot be kept */
+    unsigned n_task_types;
+    struct api_lease *leases;       /* DAEMON_LEASES_MAX slots, the first n_leases live */
+    unsigned n_leases;
+    uint64_t next_lease_id;          /* task types in the store, to refuse a notify that cannot be kept */
 
     char sources[512];
 };

@@ -41,7 +41,7 @@ const char *resource_reason(enum resource r)
 }
 
 static struct decide_check *add_check(struct decision *d, enum resource res, int index, bool percent,
-                                      double current, double need, double limit)
+                                      double current, double reserved, double need, double limit)
 {
     if (d->n_checks >= DECIDE_CHECKS_MAX)
         return NULL;
@@ -51,15 +51,16 @@ static struct decide_check *add_check(struct decision *d, enum resource res, int
         .index = index,
         .percent = percent,
         .current = current,
+        .reserved = reserved,
         .need = need,
     };
     if (res == RESOURCE_STORAGE) {
-        c->projected = current - need;
+        c->projected = current - reserved - need;
         c->limit = limit;
         c->headroom = c->projected - limit;
         c->ok = !(c->projected < limit);
     } else {
-        c->projected = current + need;
+        c->projected = current + reserved + need;
         c->limit = limit;
         c->headroom = limit - c->projected;
         c->ok = !(c->projected > limit);
@@ -92,6 +93,16 @@ static double vram_need_pct(const struct decide_gpu *g, const struct decide_need
     return pct;
 }
 
+/* A memory need in percent of the capacity that applies to us: bytes are converted, capfox's
+ * percent is added as is. Bytes with an unknown capacity cannot be promised. */
+static double mem_pct_of(const struct decide_input *in, const struct decide_need *n)
+{
+    double pct = n->mem_pct;
+    if (n->mem_bytes > 0)
+        pct += in->mem_total_bytes > 0 ? 100.0 * (double) n->mem_bytes / (double) in->mem_total_bytes : INFINITY;
+    return pct;
+}
+
 void decide(const struct decide_input *in, const struct decide_thresholds *t,
             const struct decide_need *need, struct decision *ret)
 {
@@ -105,22 +116,20 @@ void decide(const struct decide_input *in, const struct decide_thresholds *t,
     d->gpu_choice = -1;
 
     /* CPU */
-    struct decide_check *c = add_check(d, RESOURCE_CPU, -1, true, in->cpu_pct, need->cpu_pct, t->cpu_max_pct);
+    struct decide_check *c = add_check(d, RESOURCE_CPU, -1, true, in->cpu_pct, in->reserved.cpu_pct, need->cpu_pct,
+                                       t->cpu_max_pct);
     if (c && !c->ok)
         add_reason(d, RESOURCE_CPU);
 
     /* Memory: a byte need is converted to percent of the capacity that applies to us. */
-    double mem_need_pct = need->mem_pct;
-    if (need->mem_bytes > 0)
-        mem_need_pct += in->mem_total_bytes > 0
-                ? 100.0 * (double) need->mem_bytes / (double) in->mem_total_bytes
-                : INFINITY;
-    c = add_check(d, RESOURCE_MEMORY, -1, true, in->mem_used_pct, mem_need_pct, t->memory_max_pct);
+    double mem_need_pct = mem_pct_of(in, need);
+    double mem_reserved_pct = mem_pct_of(in, &in->reserved);
+    c = add_check(d, RESOURCE_MEMORY, -1, true, in->mem_used_pct, mem_reserved_pct, mem_need_pct, t->memory_max_pct);
     if (c && !c->ok)
         add_reason(d, RESOURCE_MEMORY);
 
     if (in->has_memory_pressure && t->memory_max_pressure_pct > 0) {
-        c = add_check(d, RESOURCE_MEMORY_PRESSURE, -1, true, in->memory_pressure_pct, 0.0,
+        c = add_check(d, RESOURCE_MEMORY_PRESSURE, -1, true, in->memory_pressure_pct, 0.0, 0.0,
                       t->memory_max_pressure_pct);
         if (c && !c->ok)
             add_reason(d, RESOURCE_MEMORY_PRESSURE);
@@ -136,9 +145,9 @@ void decide(const struct decide_input *in, const struct decide_thresholds *t,
 
         for (unsigned i = 0; i < n; i++) {
             const struct decide_gpu *g = &in->gpus[i];
-            struct decide_check *cu = add_check(d, RESOURCE_GPU, (int) i, true, g->util_pct, need->gpu_pct,
+            struct decide_check *cu = add_check(d, RESOURCE_GPU, (int) i, true, g->util_pct, 0.0, need->gpu_pct,
                                                 t->gpu_max_pct);
-            struct decide_check *cv = add_check(d, RESOURCE_VRAM, (int) i, true, vram_pct(g, need),
+            struct decide_check *cv = add_check(d, RESOURCE_VRAM, (int) i, true, vram_pct(g, need), 0.0,
                                                 vram_need_pct(g, need), t->vram_max_pct);
             if (!cu || !cv)
                 break;
@@ -167,7 +176,8 @@ void decide(const struct decide_input *in, const struct decide_thresholds *t,
     for (unsigned i = 0; i < nd; i++) {
         const struct decide_disk *k = &in->disks[i];
         double free_b = k->error ? 0.0 : (double) k->free_bytes;
-        c = add_check(d, RESOURCE_STORAGE, (int) i, false, free_b, i == 0 ? (double) need->disk_bytes : 0.0,
+        c = add_check(d, RESOURCE_STORAGE, (int) i, false, free_b, i == 0 ? (double) in->reserved.disk_bytes : 0.0,
+                      i == 0 ? (double) need->disk_bytes : 0.0,
                       (double) t->storage_min_free_bytes);
         if (c && !c->ok)
             add_reason(d, RESOURCE_STORAGE);

@@ -5,6 +5,7 @@
  * No I/O, no clock, no globals, so every rule is unit-tested on exact values.
  *
  * Rules (capfox-compatible, strict comparisons as capfox has them):
+ * "Use" below is current use plus what leases of admitted tasks reserve.
  *   cpu_overload      cpu + need_cpu                > cpu_max_pct
  *   memory_overload   used% + need (bytes or %)      > memory_max_pct
  *   memory_pressure   PSI memory some avg10          > memory_max_pressure_pct (0 = off)
@@ -50,28 +51,6 @@ struct decide_disk {
     uint64_t total_bytes;
 };
 
-struct decide_input {
-    double cpu_pct;
-    double mem_used_pct;
-    uint64_t mem_total_bytes;
-    uint64_t mem_available_bytes;
-    bool has_memory_pressure;
-    double memory_pressure_pct;
-    unsigned n_gpus;
-    struct decide_gpu gpus[DECIDE_GPUS_MAX];
-    unsigned n_disks;
-    struct decide_disk disks[DECIDE_DISKS_MAX];
-};
-
-struct decide_thresholds {
-    double cpu_max_pct;
-    double memory_max_pct;
-    double memory_max_pressure_pct; /* 0 disables */
-    double gpu_max_pct;
-    double vram_max_pct;
-    uint64_t storage_min_free_bytes;
-};
-
 /* What the task says it needs on top of the current use. Zero means "nothing declared". */
 struct decide_need {
     double cpu_pct;          /* percent of the machine's CPU capacity */
@@ -83,11 +62,39 @@ struct decide_need {
     uint64_t disk_bytes;     /* on the first monitored path */
 };
 
+struct decide_input {
+    double cpu_pct;
+    double mem_used_pct;
+    uint64_t mem_total_bytes;
+    uint64_t mem_available_bytes;
+    bool has_memory_pressure;
+    double memory_pressure_pct;
+    unsigned n_gpus;
+    struct decide_gpu gpus[DECIDE_GPUS_MAX];
+    unsigned n_disks;
+    struct decide_disk disks[DECIDE_DISKS_MAX];
+    /* Held by admitted tasks whose use does not show yet (leases): CPU, memory (bytes or
+     * percent) and disk on the first path. Counted like current use. */
+    struct decide_need reserved;
+};
+
+struct decide_thresholds {
+    double cpu_max_pct;
+    double memory_max_pct;
+    double memory_max_pressure_pct; /* 0 disables */
+    double gpu_max_pct;
+    double vram_max_pct;
+    uint64_t storage_min_free_bytes;
+};
+
+
+
 struct decide_check {
     enum resource resource;
     int index;               /* GPU index or disk index; -1 otherwise */
     bool percent;            /* values are percent (true) or bytes (false) */
     double current;          /* what is in use now (storage: free bytes now) */
+    double reserved;         /* held by leases of admitted tasks, on top of current */
     double need;             /* what the task adds (storage: bytes it will write) */
     double projected;        /* current + need (storage: free - need) */
     double limit;            /* the threshold (storage: minimum free bytes) */

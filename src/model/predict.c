@@ -263,28 +263,49 @@ static void sort_small(double *v, size_t n)
     }
 }
 
-int predict_quantile(const double *values, size_t n, double q, double *ret)
+/* The rank-th smallest (1-based) of n ≤ PREDICT_RESIDUALS_MAX finite values, from a sorted copy. */
+static double order_statistic(const double *values, size_t n, size_t rank)
 {
     double v[PREDICT_RESIDUALS_MAX];
 
+    memcpy(v, values, n * sizeof(double));
+    sort_small(v, n);
+    return v[CLAMP(rank, 1, n) - 1];
+}
+
+/* ⌈x⌉ for a rank computed in floating point; the tolerance keeps a product that is an integer in
+ * exact arithmetic (0.4·5) from rounding up past it. */
+static size_t rank_ceil(double x)
+{
+    double k = ceil(x - 1e-9);
+    return k < 1 ? 1 : (size_t) k;
+}
+
+int predict_quantile(const double *values, size_t n, double q, double *ret)
+{
     if (n == 0 || !unit_interval(q))
         return -EINVAL;
     if (n > PREDICT_RESIDUALS_MAX)
         return -E2BIG;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         if (!isfinite(values[i]))
             return -EINVAL;
-        v[i] = values[i];
-    }
-    sort_small(v, n);
 
-    /* The tolerance keeps q·n that is an integer in exact arithmetic from rounding up past it. */
-    double k = ceil(q * (double) n - 1e-9);
-    size_t rank = k < 1 ? 1 : (size_t) k;
-    if (rank > n)
-        rank = n;
-    *ret = v[rank - 1];
+    *ret = order_statistic(values, n, rank_ceil(q * (double) n));
     return 0;
+}
+
+/* The residual margin. The nearest rank ⌈q·n⌉ of n past residuals is exceeded by the next one more
+ * often than 1 − q: for exchangeable residuals the k-th smallest covers the next with probability
+ * k/(n + 1), 61/65 = 93.8 % for 64 residuals at q = 0.95. Rank ⌈q·(n + 1)⌉ (the split-conformal
+ * rule) brings that to at least q, 62/65 = 95.4 %. It is the maximum while n < (1 + q)/(1 − q),
+ * i.e. up to 38 residuals at 0.95 (the nearest rank: up to 19). */
+static double residual_margin(const struct predictor *p)
+{
+    if (p->residual_len == 0)
+        return 0;
+    return order_statistic(p->residuals, p->residual_len,
+                           rank_ceil(p->params.quantile * (double) (p->residual_len + 1)));
 }
 
 static double residual_rms(const struct predictor *p)
@@ -309,9 +330,7 @@ static void predict_ewls(const struct predictor *p, double c, double prior, stru
     double yhat = point_estimate(p, &f, c);
 
     r->expected = yhat;
-    if (p->residual_len > 0)
-        /* Cannot fail: 1 ≤ len ≤ the maximum, q was normalized, and residuals are finite. */
-        (void) predict_quantile(p->residuals, p->residual_len, p->params.quantile, &r->margin);
+    r->margin = residual_margin(p);
 
     double raw = yhat + r->margin;
     if (r->has_peak)
@@ -319,7 +338,7 @@ static void predict_ewls(const struct predictor *p, double c, double prior, stru
     raw = MAX(raw, 0) * p->params.margin_factor;
 
     double k = p->params.shrinkage_weight, n = (double) p->n;
-    r->upper = isnan(prior) ? raw : (n * raw + k * prior) / (n + k);
+    r->upper = isnan(prior) || !(k > 0) ? raw : (n * raw + k * prior) / (n + k);
 
     double spread = residual_rms(p), size = fabs(yhat);
     double quality = size + spread > 0 ? size / (size + spread) : 1;
@@ -350,7 +369,8 @@ static void predict_linear(const struct predictor *p, double c, struct predictio
     }
 }
 
-int predictor_predict(const struct predictor *p, double complexity, double prior, struct prediction *ret)
+int predictor_predict(const struct predictor *p, double complexity, double prior,
+                      struct prediction *ret)
 {
     struct prediction r = { .n = p->n };
 

@@ -17,15 +17,21 @@
  *                       W = λW + 1;  Sxx, Sxy, Syy *= λ;  dx = c − mx;  dy = y − my;
  *                       mx += dx/W;  my += dy/W;
  *                       Sxx += dx(c − mx);  Sxy += dx(y − my);  Syy += dy(y − my)
- *                       slope = Sxy/Sxx (0 when the weighted variance of c is ~0), ŷ(c) = my + slope(c − mx)
+ *                       slope = Sxy/Sxx (0 when the weighted variance of c is ~0)
+ *                       ŷ(c)  = my + slope·(c − mx)
  *                   What admission reserves:
- *                       raw   = max(ŷ(c) + Q_q(residuals), peak(bucket(c)))      then ≥ 0, × margin_factor
- *                       upper = (n·raw + k·prior)/(n + k)                       (k = shrinkage_weight)
+ *                       raw   = max(ŷ(c) + Q_q(residuals), peak(bucket(c)))
+ *                       raw   = max(raw, 0) · margin_factor
+ *                       upper = (n·raw + k·prior)/(n + k)          (k = shrinkage_weight)
  *                   where the residuals are the last PREDICT_RESIDUALS_MAX values of y − ŷ(c), each
  *                   taken with the model as it was BEFORE that observation (out-of-sample errors,
  *                   so the margin includes the fit's own uncertainty), Q_q is their exact
- *                   nearest-rank quantile, and peak() is the largest value ever observed in the
- *                   complexity bucket of c. With few residuals Q_q is their maximum, the
+ *                   order statistic of rank ⌈q·(len + 1)⌉ (capped at len), and peak() is the
+ *                   largest value ever observed in the complexity bucket of c. That rank, rather
+ *                   than the nearest rank ⌈q·len⌉, is what makes the next run stay below the upper
+ *                   with probability q: with 64 residuals at q = 0.95 it is the 62nd smallest
+ *                   (95.4 % expected coverage) where the nearest rank takes the 61st (93.8 %). With
+ *                   fewer than (1 + q)/(1 − q) residuals (39 at 0.95) Q_q is their maximum, the
  *                   conservative choice. The prior is the caller's fallback (a user hint, else a
  *                   global default); with no prior there is no shrinkage.
  *                   confidence = (1 − e^(−W/5)) · |ŷ| / (|ŷ| + rms(residuals)): it grows with the
@@ -34,20 +40,23 @@
  *
  *   moving_average  capfox's EMA, complexity ignored: s = y₁, then s = α·y + (1 − α)·s; with the
  *                   exponentially weighted variance v = (1 − α)(v + α(y − s_old)²).
- *                   expected = s, upper = s + sd_multiplier·√v. confidence = 1 − e^(−n/5); capfox's
- *                   fastExp approximation, which turns this negative beyond n = 50, is not copied.
+ *                   expected = s, upper = s + sd_multiplier·√v. confidence = 1 − e^(−n/5);
+ *                   capfox's fastExp approximation, which makes this fall after n = 50, reach 0 at
+ *                   n = 100 and go negative beyond, is not copied.
  *
  *   linear          capfox's online least squares, exactly: unweighted Welford (λ = 1),
  *                   slope = Sxy/Sxx, intercept = my − slope·mx, and when Sxx < 1e-10 the mean.
- *                   upper = expected (floored at 0). No residual margin, no peak floor, no shrinkage.
+ *                   upper = expected (floored at 0): no residual margin, no peak floor, no
+ *                   shrinkage.
  *                   confidence = 0 below min_observations, else 0.5 + 0.5(1 − e^(−(n − min)/10)),
  *                   halved when Sxx < 1e-10, at most 1.
  *
  * Complexity buckets, for the peak floor: bucket 0 holds complexities in [0, 1), bucket b ≥ 1
- * holds [2^(b−1), 2^b), i.e. octaves, so 1 | 2–3 | 4–7 | 8–15 | …; everything from 2^62 on shares
- * the last bucket. Octaves are coarse on purpose: a peak seen at complexity 7 also floors the
- * prediction at 4, which errs on the safe side, and 64 of them cover every complexity a double
- * counts exactly. The peak table is kept for every model but only ewls uses it.
+ * holds [2^(b−1), 2^b), i.e. octaves, so 1 | 2–3 | 4–7 | 8–15 | …; PREDICT_COMPLEXITY_MAX = 2^50
+ * is in bucket 51. Octaves are coarse on purpose: they suit complexities that are sizes or counts
+ * spanning orders of magnitude, and a peak seen at complexity 7 also floors the prediction at 4,
+ * which errs on the safe side (by up to 2× when value grows linearly with complexity). The peak
+ * table is kept for every model but only ewls uses it.
  *
  * Every model sets sufficient = (n ≥ min_observations); below that the caller decides on
  * thresholds alone and says insufficient_data. */
@@ -122,7 +131,7 @@ struct prediction {
     double expected;    /* the model's point estimate; may be negative for linear (capfox) */
     double upper;       /* what admission should reserve; never negative */
     double confidence;  /* [0, 1] */
-    double margin;      /* ewls: the residual quantile added to ŷ (0 without residuals) */
+    double margin;      /* ewls: the residual quantile Q_q added to ŷ (0 without residuals) */
     double peak;        /* largest value seen in the bucket of the complexity (0 if none) */
     uint64_t n;         /* observations behind the prediction */
     bool has_peak;
@@ -145,7 +154,8 @@ int predictor_observe(struct predictor *p, double complexity, double value);
  * expected = upper = prior (0 without one), confidence 0 and sufficient false. Returns 0, or
  * -EINVAL for a bad complexity, a bad prior, or a predictor whose model is invalid; *ret is written
  * only on success. Never logs. */
-int predictor_predict(const struct predictor *p, double complexity, double prior, struct prediction *ret);
+int predictor_predict(const struct predictor *p, double complexity, double prior,
+                      struct prediction *ret);
 
 /* The fitted line: value ≈ intercept + slope·complexity (moving_average: slope 0, intercept the
  * EMA). Returns 0, -ENODATA before the first observation, -EINVAL for an invalid model; the out
@@ -164,6 +174,7 @@ int predictor_refit(struct predictor *p, enum predict_model m, const struct pred
 int predictor_validate(const struct predictor *p);
 
 /* The exact nearest-rank q-quantile of n values: the k-th smallest with k = ⌈q·n⌉ (at least 1).
+ * (The ewls margin uses rank ⌈q·(n + 1)⌉ instead; see the top of this file.)
  * The values are borrowed and not reordered. Returns 0; -EINVAL for n = 0, q outside (0, 1] or a
  * non-finite value; -E2BIG for n > PREDICT_RESIDUALS_MAX. *ret is written only on success. Never
  * logs. */

@@ -263,6 +263,39 @@ static void test_unknown_total_denies_byte_need(void **state)
     assert_reasons(&d, 1, "memory_overload");
 }
 
+static void test_reservations_count_as_use(void **state)
+{
+    struct decide_input in;
+    struct decision d;
+    struct decide_need need = { .mem_bytes = (uint64_t) (8 * GiB) };
+
+    machine(&in);             /* 50 % of 32 GiB used */
+    in.mem_used_pct = 0;
+    decide(&in, &defaults, &need, &d);
+    assert_reasons(&d, 0);    /* 25 % */
+    in.reserved.mem_bytes = (uint64_t) (16 * GiB); /* two earlier 8 GiB tasks hold 50 % */
+    decide(&in, &defaults, &need, &d);
+    assert_reasons(&d, 0);    /* 50 + 25 = 75 % */
+    assert_float_equal(d.checks[1].reserved, 50.0, 1e-9);
+    assert_float_equal(d.checks[1].projected, 75.0, 1e-9);
+    in.reserved.mem_bytes = (uint64_t) (24 * GiB);
+    decide(&in, &defaults, &need, &d);
+    assert_reasons(&d, 1, "memory_overload"); /* 75 + 25 = 100 % */
+
+    machine(&in);
+    in.reserved.cpu_pct = 25;
+    decide(&in, &defaults, NULL, &d);
+    assert_reasons(&d, 0);    /* 50 + 25 = 75 */
+    struct decide_need cpu = { .cpu_pct = 10 };
+    decide(&in, &defaults, &cpu, &d);
+    assert_reasons(&d, 1, "cpu_overload");
+
+    machine(&in);
+    in.reserved.disk_bytes = (uint64_t) (391 * GiB); /* 400 - 391 = 9 < 10 */
+    decide(&in, &defaults, NULL, &d);
+    assert_reasons(&d, 1, "storage_low");
+}
+
 static void test_names(void **state)
 {
     assert_string_equal(resource_to_string(RESOURCE_VRAM), "vram");
@@ -286,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_disk_need_on_first_path_and_errors),
         cmocka_unit_test(test_memory_pressure),
         cmocka_unit_test(test_unknown_total_denies_byte_need),
+        cmocka_unit_test(test_reservations_count_as_use),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
