@@ -137,10 +137,25 @@ static void build_view(struct daemon *d)
         };
 }
 
-static void refresh_derived(struct daemon *d)
+static void apply_snapshot_overlay(struct daemon *d)
 {
     d->snapshot = d->raw;
     apply_overlay(&d->inject, &d->snapshot);
+}
+
+static void refresh_derived(struct daemon *d)
+{
+    apply_snapshot_overlay(d);
+    build_view(d);
+}
+
+/* Adds the current (overlaid) snapshot to the history and rebuilds the view from it. Fills *ret
+ * with the history sample, for the notify windows. */
+static void record_sample(struct daemon *d, struct history_sample *ret)
+{
+    apply_snapshot_overlay(d);
+    history_sample_from(&d->snapshot, ret);
+    history_push(&d->history, ret);
     build_view(d);
 }
 
@@ -292,11 +307,8 @@ static void hook_inject_clear(void *userdata)
     /* Injected values must not linger in the smoothing window: restart the history from the last
      * real sample. */
     history_clear(&d->history);
-    refresh_derived(d);
     struct history_sample hs;
-    history_sample_from(&d->snapshot, &hs);
-    history_push(&d->history, &hs);
-    build_view(d);
+    record_sample(d, &hs);
     log_info("Debug overlay cleared");
 }
 
@@ -374,28 +386,24 @@ static double cpu_seconds_self(void)
 static void take_sample(struct daemon *d, usec_t now)
 {
     double t0 = cpu_seconds_self();
-    struct hr_snapshot *next = &d->snapshot; /* reuse as scratch: rebuilt from raw below */
+    uint64_t seq = d->raw.seq;
 
-    int r = sampler_sample(d->sampler, now, now_usec(CLOCK_REALTIME), next);
+    /* The sampler leaves raw untouched when it fails, so the previous sample stays in force. */
+    int r = sampler_sample(d->sampler, now, now_usec(CLOCK_REALTIME), &d->raw);
     if (r < 0) {
         d->api.counters.sample_errors_total++;
         log_warning_errno(r, "Sampling failed, keeping the previous sample: %m");
-        refresh_derived(d);
         return;
     }
     if (d->gpus) {
-        int n = gpu_probe_sample(d->gpus, next->gpus, HR_GPUS_MAX);
-        next->n_gpus = n > 0 ? (unsigned) n : 0;
+        int n = gpu_probe_sample(d->gpus, d->raw.gpus, HR_GPUS_MAX);
+        d->raw.n_gpus = n > 0 ? (unsigned) n : 0;
     }
-    next->seq = d->raw.seq + 1;
-    d->raw = *next;
+    d->raw.seq = seq + 1;
     d->api.counters.samples_total++;
 
-    refresh_derived(d);
     struct history_sample hs;
-    history_sample_from(&d->snapshot, &hs);
-    history_push(&d->history, &hs);
-    build_view(d);
+    record_sample(d, &hs);
     feed_observations(d, &hs, now);
 
     if (d->raw.valid && !d->api.ready) {
