@@ -40,6 +40,39 @@ int get_task(json_t *obj, bool required, const char **ret, char *err, size_t err
 
 bool query_flag(const struct http_request *req, const char *query, const char *header);
 
+/* ---- admission (admission.c) ---- */
+
+struct api_admission {
+    bool has_model;                 /* the task type had learnt models */
+    struct admit_plan plan;
+    struct decision decision;
+};
+
+/* Plans the task (declared needs, else its type's predictions, else thresholds), expires due
+ * leases and decides on the current view; counts the answer. task may be NULL. Returns 0, or a
+ * -errno from the model lookup (the store failed) or -EINVAL for a bad complexity. */
+int api_admit(struct api *a, const char *task, double complexity, const struct decide_need *declared,
+              struct api_admission *ret);
+/* {"fits_in_seconds": N, "fits_at": ..., "basis": ...} or {"fits_in_seconds": null, "why": ...}
+ * for a denied admission; null for an allowed one. */
+json_t *api_estimate_json(struct api *a, const struct api_admission *ad);
+/* Per resource: where the need came from and the prediction behind it. */
+json_t *api_plan_json(struct api *a, const struct api_admission *ad);
+json_t *api_prediction_json(const struct prediction *p, struct api *a, enum learn_resource r);
+/* The non-zero fields of a need: cpu_pct, mem_bytes, mem_pct, gpu_pct, vram_bytes, vram_pct,
+ * disk_bytes. */
+json_t *api_need_json(const struct decide_need *n);
+
+/* /v1's "needs" object: cpu_pct, gpu_pct, and sizes mem_bytes, vram_bytes, disk_bytes (a byte
+ * count or "8G"); unknown fields are refused. Absent or null: nothing. */
+int api_parse_needs(json_t *needs, struct decide_need *need, char *err, size_t errlen);
+
+#define API_LEASE_ID_MAX 19   /* "l-" + 16 hex digits + NUL */
+void api_format_lease_id(char buf[static API_LEASE_ID_MAX], uint64_t id);
+/* "l-" and exactly 16 lowercase hex digits. 0 or -EINVAL. */
+int api_parse_lease_id(const char *s, uint64_t *ret);
+json_t *api_lease_json(const struct lease *l);
+
 /* Endpoint handlers. */
 void handle_root(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_health(struct api *a, const struct http_request *req, struct http_response *resp);
@@ -51,6 +84,10 @@ void handle_notify(struct api *a, const struct http_request *req, struct http_re
 void handle_v1_ask(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_v1_leases(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_v1_lease(struct api *a, const struct http_request *req, struct http_response *resp);
+void handle_v1_models(struct api *a, const struct http_request *req, struct http_response *resp);
+void handle_v1_model(struct api *a, const struct http_request *req, struct http_response *resp);
+void handle_v1_tasks(struct api *a, const struct http_request *req, struct http_response *resp);
+void handle_v1_task(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_v1_history(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_metrics(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_debug_inject(struct api *a, const struct http_request *req, struct http_response *resp);

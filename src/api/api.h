@@ -11,7 +11,9 @@
 #include "api/http-server.h"
 #include "config/config.h"
 #include "metrics/snapshot.h"
+#include "model/admit.h"
 #include "model/decide.h"
+#include "model/lease.h"
 #include "model/history.h"
 #include "basic/parse-util.h"
 #include "basic/time-util.h"
@@ -31,6 +33,7 @@ struct api_counters {
     uint64_t asks_allowed_total;
     uint64_t asks_denied_total;
     uint64_t denials_by_reason_total[_RESOURCE_MAX];
+    uint64_t asks_insufficient_data_total;
     uint64_t notifies_total;
     uint64_t observations_total;
     uint64_t observations_failed_total;
@@ -43,33 +46,67 @@ struct api_counters {
     uint64_t config_reload_failures_total;
 };
 
-#define LEASE_SECONDS_DEFAULT 60
-#define LEASE_SECONDS_MAX     3600
+#define LEASE_SECONDS_MAX 86400
 
-/* A reservation of an admitted task's declared needs, held until released or expired, so that a
- * burst of asks cannot all be admitted against the same free memory. */
-struct api_lease {
+/* A task headroom supervises (headroom run, a background job): it says when it starts and ends,
+ * and reports its own use, so its figures are exact rather than inferred from the machine. */
+struct api_task {
     uint64_t id;
     char task[TASK_NAME_MAX + 1];
-    struct decide_need need;
-    usec_t expires_mono_usec;
-    usec_t expires_real_usec;
+    double complexity;
+    int64_t pid;                          /* 0 unknown */
+    uint64_t lease_id;                    /* the lease it holds, 0 none */
+    struct decide_need declared;
+    usec_t started_usec;                  /* CLOCK_MONOTONIC */
+    usec_t started_real_usec;
+    usec_t expected_end_usec;             /* CLOCK_MONOTONIC; 0 unknown (from its timeout) */
+    double use[_LEARN_RESOURCE_MAX];      /* last reported, percentage points; NaN unknown */
+    double peak[_LEARN_RESOURCE_MAX];     /* most reported */
+};
+
+/* What a supervised task measured of itself, at its end. Unknown values: NaN, or
+ * API_BYTES_UNKNOWN. */
+#define API_BYTES_UNKNOWN UINT64_MAX
+struct api_task_end {
+    double duration_sec;                  /* wall time */
+    double cpu_sec;                       /* user + system, whole tree */
+    uint64_t peak_rss_bytes;              /* whole tree (cgroup memory.peak where available) */
+    uint64_t peak_vram_bytes;
+    uint64_t vram_total_bytes;            /* of its GPU, to express VRAM in percent; 0 unknown */
+    double gpu_pct;                       /* mean utilization of its GPU */
+    uint64_t io_write_bytes;
+    int exit_code;                        /* -1 unknown */
 };
 
 struct api_hooks {
-    /* Starts a notify observation. 0, -EAGAIN when too many are pending, -ENOSPC when the task
-     * type table is full. */
-    int (*notify)(void *userdata, const char *task, double complexity);
+    /* Starts a notify observation. lease_id: the lease the task holds (0: the oldest unattached
+     * lease of the same task, if any). *ret_lease_id: the lease attached, 0 none. 0, -EAGAIN when
+     * too many are pending, -ENOSPC when the task type table is full, -ENOENT for an unknown
+     * lease. */
+    int (*notify)(void *userdata, const char *task, double complexity, uint64_t lease_id,
+                  uint64_t *ret_lease_id);
     /* Merges fields into the held overlay (only the has_* fields of in) and re-derives the view. */
     int (*inject)(void *userdata, const struct api_inject *in);
     void (*inject_clear)(void *userdata);
     /* Drops expired leases (and updates view->reserved). */
     void (*leases_expire)(void *userdata);
-    /* Creates a lease for need lasting ttl_usec. 0, -ENOSPC when the lease table is full. */
-    int (*lease_add)(void *userdata, const char *task, const struct decide_need *need, usec_t ttl_usec,
-                     struct api_lease *ret);
+    /* Creates a lease holding plan->reserve for ttl_usec. 0, -ENOSPC when the table is full. */
+    int (*lease_add)(void *userdata, const char *task, double complexity, const struct admit_plan *plan,
+                     const struct decide_need *declared, usec_t ttl_usec, struct lease *ret);
     /* Releases lease id. 0, -ENOENT when there is none (expired or never existed). */
     int (*lease_release)(void *userdata, uint64_t id);
+    /* The learnt models of task: 0 with *ret valid until the next hook call, -ENOENT when the
+     * type has none, or another -errno (the store failed). */
+    int (*model_get)(void *userdata, const char *task, const struct task_model **ret);
+    /* A supervised task starts: t->task, complexity, pid, lease_id, declared and
+     * expected_end_usec are taken; the rest is filled in. 0, -ENOSPC (table full), -ENOENT
+     * (unknown lease), -EBUSY (the lease is held by another task). */
+    int (*task_start)(void *userdata, const struct api_task *t, struct api_task *ret);
+    /* Its use now (percentage points, NaN unknown). 0 or -ENOENT. */
+    int (*task_usage)(void *userdata, uint64_t id, const double use[_LEARN_RESOURCE_MAX]);
+    /* It ended: its figures are learnt, its lease released. 0, -ENOENT, or -ENOSPC/-EIO when the
+     * observation could not be stored (the task is ended anyway). */
+    int (*task_end)(void *userdata, uint64_t id, const struct api_task_end *e);
     void *userdata;
 };
 
@@ -84,8 +121,10 @@ struct api {
     usec_t started_mono_usec;
     unsigned pending_observations;
     const char *sources;              /* what is sampled, from where (shown in /status) */
-    const struct api_lease *leases;   /* n_leases live leases, in creation order */
-    unsigned n_leases;
+    const struct lease_table *leases; /* live leases, in creation order */
+    const struct api_task *tasks;     /* n_tasks running supervised tasks */
+    unsigned n_tasks;
+    const double *global_peak;        /* _LEARN_RESOURCE_MAX: the largest peak any type showed */
     struct api_hooks hooks;
     struct api_counters counters;
 };

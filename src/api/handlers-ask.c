@@ -12,28 +12,44 @@
 #define PCT_NEED_MAX  100000.0   /* a need far beyond any machine is still a number, not an error */
 #define COMPLEXITY_MAX 1e15
 
-static void run_decision(struct api *a, const struct decide_need *need, struct decision *ret)
+/* capfox's reason strings, then insufficient_data when the task's type had too few observations
+ * and the decision fell back on thresholds. On capfox's /ask only once learning has begun for the
+ * type (it has been observed at least once): a client that uses headroom as a plain threshold gate
+ * and never notifies keeps capfox's exact answers. */
+static bool says_insufficient(const struct api_admission *ad, bool capfox)
 {
-    struct decide_thresholds t;
-
-    api_thresholds(a->config, &t);
-    a->hooks.leases_expire(a->hooks.userdata);
-    decide(a->view, &t, need, ret);
-    if (ret->allowed)
-        a->counters.asks_allowed_total++;
-    else {
-        a->counters.asks_denied_total++;
-        for (unsigned i = 0; i < ret->n_reasons; i++)
-            a->counters.denials_by_reason_total[ret->reasons[i]]++;
-    }
+    return ad->plan.explain.insufficient_data && (!capfox || ad->has_model);
 }
 
-static json_t *reasons_json(const struct decision *d)
+static json_t *reasons_json(const struct api_admission *ad, bool capfox)
 {
+    const struct decision *d = &ad->decision;
     json_t *arr = json_array();
     for (unsigned i = 0; arr && i < d->n_reasons; i++)
         (void) json_array_append_new(arr, json_string(resource_reason(d->reasons[i])));
+    if (arr && says_insufficient(ad, capfox))
+        (void) json_array_append_new(arr, json_string("insufficient_data"));
     return arr;
+}
+
+static bool admission_failed(struct api *a, int r, struct http_response *resp, bool explained)
+{
+    if (r >= 0)
+        return false;
+    if (explained)
+        reply_error(resp, 500, "cannot read the task's model: %s", strerror(-r));
+    else
+        reply_text(resp, 500, "cannot read the task's model");
+    return true;
+}
+
+/* admission.reserve_on_ask_seconds: an allowed capfox /ask holds its need like a /v1/ask with
+ * reserve, so that capfox clients get burst safety without changing a line. A full lease table
+ * turns the answer into a denial: admitting without holding would break the promise. */
+static int ask_reserve(struct api *a, const char *task, double complexity, const struct api_admission *ad,
+                       const struct decide_need *declared, usec_t ttl_usec, struct lease *ret)
+{
+    return a->hooks.lease_add(a->hooks.userdata, task, complexity, &ad->plan, declared, ttl_usec, ret);
 }
 
 /* capfox's "resources": percent of CPU, memory, GPU and VRAM. capfox declared them as integers and
@@ -78,7 +94,7 @@ void handle_ask(struct api *a, const struct http_request *req, struct http_respo
     _cleanup_json_ json_t *body = NULL;
     char err[256], msg[320];
     struct decide_need need = { 0 };
-    const char *task;
+    const char *task = NULL;
     double complexity = 0;
 
     int r = parse_body(req, &body, err, sizeof(err));
@@ -105,16 +121,32 @@ void handle_ask(struct api *a, const struct http_request *req, struct http_respo
     if (not_ready(a, resp, false))
         return;
 
-    struct decision d;
-    run_decision(a, &need, &d);
+    struct api_admission ad;
+    r = api_admit(a, task, complexity, &need, &ad);
+    if (admission_failed(a, r, resp, false))
+        return;
+    bool reasons = query_flag(req, "reason", "X-Reason");
+    if (ad.decision.allowed && a->config->admission.reserve_on_ask_sec > 0) {
+        struct lease l;
+        if (ask_reserve(a, task, complexity, &ad, &need,
+                        (usec_t) a->config->admission.reserve_on_ask_sec * USEC_PER_SEC, &l) < 0) {
+            a->counters.asks_allowed_total--;
+            a->counters.asks_denied_total++;
+            reply_json(resp, 503, json_pack("{s:b, s:[s]}", "allowed", 0, "reasons", "lease_table_full"));
+            return;
+        }
+    }
     /* The two plain answers are constants: the server reuses one prepared response for each,
      * which is most of the cost of a request on this, the hottest path. */
-    if (d.allowed) {
-        http_response_static(resp, 200, CT_JSON, "{\"allowed\":true}\n");
+    if (ad.decision.allowed) {
+        if (reasons && says_insufficient(&ad, true))
+            reply_json(resp, 200, json_pack("{s:b, s:o}", "allowed", 1, "reasons", reasons_json(&ad, true)));
+        else
+            http_response_static(resp, 200, CT_JSON, "{\"allowed\":true}\n");
         return;
     }
-    if (query_flag(req, "reason", "X-Reason"))
-        reply_json(resp, 503, json_pack("{s:b, s:o}", "allowed", 0, "reasons", reasons_json(&d)));
+    if (reasons)
+        reply_json(resp, 503, json_pack("{s:b, s:o}", "allowed", 0, "reasons", reasons_json(&ad, true)));
     else
         http_response_static(resp, 503, CT_JSON, "{\"allowed\":false}\n");
 }
@@ -140,7 +172,7 @@ static int get_size(json_t *obj, const char *key, uint64_t *ret, char *err, size
     return -EINVAL;
 }
 
-static int parse_needs(json_t *needs, struct decide_need *need, char *err, size_t errlen)
+int api_parse_needs(json_t *needs, struct decide_need *need, char *err, size_t errlen)
 {
     static const char *const known[] = { "cpu_pct", "mem_bytes", "gpu_pct", "vram_bytes", "disk_bytes" };
     const char *key;
@@ -247,9 +279,9 @@ void handle_v1_ask(struct api *a, const struct http_request *req, struct http_re
     if (r >= 0)
         r = parse_resources(json_object_get(body, "resources"), &need, err, sizeof(err));
     if (r >= 0)
-        r = parse_needs(json_object_get(body, "needs"), &need, err, sizeof(err));
+        r = api_parse_needs(json_object_get(body, "needs"), &need, err, sizeof(err));
     bool reserve = false;
-    double lease_seconds = LEASE_SECONDS_DEFAULT;
+    double lease_seconds = a->config->admission.lease_sec;
     if (r >= 0) {
         json_t *rv = json_object_get(body, "reserve");
         if (rv && !json_is_boolean(rv)) {
@@ -261,7 +293,7 @@ void handle_v1_ask(struct api *a, const struct http_request *req, struct http_re
     if (r >= 0)
         r = get_number(body, "lease_seconds", LEASE_SECONDS_MAX, &lease_seconds, err, sizeof(err));
     if (r >= 0 && lease_seconds < 1) {
-        (void) snprintf(err, sizeof(err), "lease_seconds must be between 1 and %d", LEASE_SECONDS_MAX);
+        (void) snprintf(err, sizeof(err), "lease_seconds must be between 1 and %u", (unsigned) LEASE_SECONDS_MAX);
         r = -EINVAL;
     }
     if (r < 0) {
@@ -272,39 +304,47 @@ void handle_v1_ask(struct api *a, const struct http_request *req, struct http_re
     if (not_ready(a, resp, true))
         return;
 
-    struct decision d;
-    run_decision(a, &need, &d);
+    struct api_admission ad;
+    r = api_admit(a, task, complexity, &need, &ad);
+    if (admission_failed(a, r, resp, true))
+        return;
+    const struct decision *d = &ad.decision;
 
-    /* An admitted task with reserve holds its declared needs until it releases the lease or the
-     * lease expires: the next ask sees them as used. */
+    /* An admitted task with reserve holds its need (declared, else predicted, else the fallback)
+     * until it is released, expires, or shrinks to what the task has not reached yet. */
     json_t *lease = json_null();
-    if (d.allowed && reserve) {
-        struct api_lease l;
-        char ts[64], id[32];
-        r = a->hooks.lease_add(a->hooks.userdata, task, &need, (usec_t) llround(lease_seconds * 1e6), &l);
+    if (d->allowed && reserve) {
+        struct lease l;
+        char ts[64], id[API_LEASE_ID_MAX];
+        r = a->hooks.lease_add(a->hooks.userdata, task, complexity, &ad.plan, &need,
+                               (usec_t) llround(lease_seconds * 1e6), &l);
         if (r < 0) {
+            a->counters.asks_allowed_total--;
+            a->counters.asks_denied_total++;
             reply_json(resp, 503, json_pack("{s:b, s:[s], s:s}", "allowed", 0, "reasons", "lease_table_full", "message",
                                             "too many leases are held; release some or retry later"));
             return;
         }
-        (void) snprintf(id, sizeof(id), "l-%016llx", (unsigned long long) l.id);
-        lease = json_pack("{s:s, s:s, s:o}", "id", id, "expires_at",
-                          format_rfc3339(ts, sizeof(ts), l.expires_real_usec), "ttl_sec", json_number(lease_seconds));
+        api_format_lease_id(id, l.id);
+        lease = json_pack("{s:s, s:s, s:o, s:o}", "id", id, "expires_at",
+                          format_rfc3339(ts, sizeof(ts), l.expires_real_usec), "ttl_sec", json_number(lease_seconds),
+                          "holds", api_need_json(&l.reserve));
     }
 
     json_t *checks = json_array();
-    for (unsigned i = 0; checks && i < d.n_checks; i++)
-        (void) json_array_append_new(checks, check_json(a, &d.checks[i], &need));
+    for (unsigned i = 0; checks && i < d->n_checks; i++)
+        (void) json_array_append_new(checks, check_json(a, &d->checks[i], &ad.plan.need));
 
     char ts[64];
-    const struct decide_check *b = d.binding >= 0 ? &d.checks[d.binding] : NULL;
-    json_t *o = json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}", "allowed", d.allowed, "task",
+    const struct decide_check *b = d->binding >= 0 ? &d->checks[d->binding] : NULL;
+    json_t *o = json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "allowed", d->allowed, "task",
                           task ? json_string(task) : json_null(), "complexity", json_number(complexity), "reasons",
-                          reasons_json(&d), "binding", b ? json_string(resource_to_string(b->resource)) : json_null(),
+                          reasons_json(&ad, false), "binding", b ? json_string(resource_to_string(b->resource)) : json_null(),
                           "checks", checks ? checks : json_array(), "gpu",
-                          d.gpu_choice >= 0 ? json_integer(d.gpu_choice) : json_null(), "sampled_at",
-                          format_rfc3339(ts, sizeof(ts), a->snapshot->real_usec), "lease", lease);
-    reply_json(resp, d.allowed ? 200 : 503, o);
+                          d->gpu_choice >= 0 ? json_integer(d->gpu_choice) : json_null(), "sampled_at",
+                          format_rfc3339(ts, sizeof(ts), a->snapshot->real_usec), "lease", lease, "prediction",
+                          api_plan_json(a, &ad), "estimate", api_estimate_json(a, &ad));
+    reply_json(resp, d->allowed ? 200 : 503, o);
 }
 
 void handle_notify(struct api *a, const struct http_request *req, struct http_response *resp)
@@ -329,6 +369,12 @@ void handle_notify(struct api *a, const struct http_request *req, struct http_re
     }
     if (r >= 0)
         r = get_number(body, "complexity", COMPLEXITY_MAX, &complexity, err, sizeof(err));
+    uint64_t lease_id = 0, attached = 0;
+    json_t *lv = r >= 0 ? json_object_get(body, "lease") : NULL;
+    if (lv && !json_is_null(lv) && (!json_is_string(lv) || api_parse_lease_id(json_string_value(lv), &lease_id) < 0)) {
+        (void) snprintf(err, sizeof(err), "lease must be a lease id such as \"l-0123456789abcdef\"");
+        r = -EINVAL;
+    }
     if (r < 0) {
         a->counters.bad_requests_total++;
         (void) snprintf(msg, sizeof(msg), "invalid request body: %s", err);
@@ -336,7 +382,12 @@ void handle_notify(struct api *a, const struct http_request *req, struct http_re
         return;
     }
 
-    r = a->hooks.notify(a->hooks.userdata, task, complexity);
+    a->hooks.leases_expire(a->hooks.userdata);
+    r = a->hooks.notify(a->hooks.userdata, task, complexity, lease_id, &attached);
+    if (r == -ENOENT) {
+        reply_text(resp, 404, "no such lease (released or expired)");
+        return;
+    }
     if (r == -EAGAIN) {
         reply_text(resp, 429, "too many pending observations, retry later");
         return;
@@ -350,5 +401,11 @@ void handle_notify(struct api *a, const struct http_request *req, struct http_re
         return;
     }
     a->counters.notifies_total++;
-    reply_json(resp, 200, json_pack("{s:b, s:s}", "received", 1, "task", task));
+    json_t *o = json_pack("{s:b, s:s}", "received", 1, "task", task);
+    if (o && attached) {
+        char id[API_LEASE_ID_MAX];
+        api_format_lease_id(id, attached);
+        (void) json_object_set_new(o, "lease", json_string(id));
+    }
+    reply_json(resp, 200, o);
 }

@@ -11,6 +11,12 @@ typedef uint64_t usec_t;
 #define USEC_PER_MSEC ((usec_t) 1000ULL)
 #define NSEC_PER_USEC ((uint64_t) 1000ULL)
 
+/* a + b, saturating at USEC_INFINITY instead of wrapping. */
+static inline usec_t usec_add(usec_t a, usec_t b)
+{
+    return a > USEC_INFINITY - b ? USEC_INFINITY : a + b;
+}
+
 /* Reads the given clock in microseconds. CLOCK_MONOTONIC for intervals, CLOCK_REALTIME only for
  * timestamps that are stored or shown. Never fails for these two clocks on Linux. */
 usec_t now_usec(clockid_t clock);

@@ -54,7 +54,7 @@
 
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
-static const char *const learning_models[] = { "moving_average", "linear_regression", NULL };
+static const char *const learning_models[] = { "ewls", "moving_average", "linear", "linear_regression", NULL };
 
 /* capfox: golang.org/x/time/rate parameters of its global limiter. */
 static const struct key_def rate_limit_keys[] = {
@@ -150,13 +150,23 @@ static const struct key_def learning_keys[] = {
     LEAF("max_pending", KEY_UINT, learning.max_pending, 1, 65536),
     LEAF("max_task_types", KEY_UINT, learning.max_task_types, 1, 1000000),
     LEAF("observations_per_task", KEY_UINT, learning.observations_per_task, 1, 1000000),
-    /* capfox validates the name but always uses its moving average; so does headroom (the
-     * check), with its own model (the value is ignored). */
-    { .name = "model",
-      .kind = KEY_ENUM,
-      .flags = KEY_IGNORED,
-      .offset = KEY_NO_OFFSET,
-      .choices = learning_models },
+    /* capfox validates the name but always uses its moving average; headroom uses the model it
+     * names ("linear_regression" is capfox's spelling of "linear"). */
+    CHOICE("model", learning.model, learning_models),
+    LEAF("min_observations", KEY_UINT, learning.min_observations, 1, 1000),
+    /* Forgetting below 0.5 would make a model of the last two runs. */
+    LEAF("lambda", KEY_DOUBLE, learning.lambda, 0.5, 1),
+    LEAF("alpha", KEY_DOUBLE, learning.alpha, 0.01, 1),
+    LEAF("quantile", KEY_DOUBLE, learning.quantile, 0.5, 1),
+    LEAF("shrinkage_weight", KEY_DOUBLE, learning.shrinkage_weight, 0, 1000),
+    LEAF("margin_factor", KEY_DOUBLE, learning.margin_factor, 1, 10),
+    END,
+};
+
+static const struct key_def admission_keys[] = {
+    LEAF("reserve_on_ask_seconds", KEY_UINT, admission.reserve_on_ask_sec, 0, 86400),
+    LEAF("lease_seconds", KEY_UINT, admission.lease_sec, 1, 86400),
+    LEAF("reserve_unknown", KEY_BOOL, admission.reserve_unknown, 0, 0),
     END,
 };
 
@@ -220,6 +230,7 @@ const struct key_def config_schema[] = {
     SECTION("thresholds", threshold_keys),
     SECTION("monitoring", monitoring_keys),
     SECTION("learning", learning_keys),
+    SECTION("admission", admission_keys),
     SECTION("persistence", persistence_keys),
     SECTION("logging", logging_keys),
     SECTION("debug", debug_keys),
@@ -269,6 +280,17 @@ void config_init_defaults(struct config *c)
     c->learning.max_pending = 1024;
     c->learning.max_task_types = 10000;
     c->learning.observations_per_task = 1000;
+    config_set_string(c->learning.model, sizeof(c->learning.model), "ewls");
+    c->learning.min_observations = 5;
+    c->learning.lambda = 0.97;
+    c->learning.alpha = 0.2;
+    c->learning.quantile = 0.95;
+    c->learning.shrinkage_weight = 5;
+    c->learning.margin_factor = 1;
+
+    c->admission.reserve_on_ask_sec = 0;
+    c->admission.lease_sec = 60;
+    c->admission.reserve_unknown = true;
 
     config_set_string(c->logging.level, sizeof(c->logging.level), "info");
     config_set_string(c->logging.format, sizeof(c->logging.format), "text");

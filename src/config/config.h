@@ -80,7 +80,27 @@ struct config {
         unsigned max_task_types;          /* learning.max_task_types, default 10000, 1..1000000 */
         unsigned observations_per_task;   /* learning.observations_per_task, default 1000,
                                            * 1..1000000 */
+        char model[24];                   /* learning.model: ewls (default) | moving_average |
+                                           * linear (capfox's "linear_regression" is accepted) */
+        unsigned min_observations;        /* learning.min_observations, default 5, 1..1000: below
+                                           * it a type is decided on thresholds */
+        double lambda;                    /* learning.lambda, ewls forgetting, default 0.97, 0.5..1 */
+        double alpha;                     /* learning.alpha, moving_average, default 0.2, 0.01..1 */
+        double quantile;                  /* learning.quantile, ewls margin, default 0.95, 0.5..1 */
+        double shrinkage_weight;          /* learning.shrinkage_weight, default 5, 0..1000 */
+        double margin_factor;             /* learning.margin_factor, default 1, 1..10 */
     } learning;
+
+    struct {
+        unsigned reserve_on_ask_sec;      /* admission.reserve_on_ask_seconds, default 0 (capfox's
+                                           * /ask stays stateless), 0..86400: an allowed /ask holds
+                                           * its need that long */
+        unsigned lease_sec;               /* admission.lease_seconds, default 60, 1..86400: how
+                                           * long an unattached /v1/ask reservation lives */
+        bool reserve_unknown;             /* admission.reserve_unknown, default true: a type with
+                                           * too few observations still reserves the largest peak
+                                           * seen (its own, else any type's) */
+    } admission;
 
     struct {
         char data_dir[CONFIG_STRING_MAX]; /* persistence.data_dir, "" = default state dir */
@@ -121,7 +141,7 @@ void config_init_defaults(struct config *c);
  *    variable, ${VAR:-default} falls back to default when VAR is unset or empty, $$ is one '$';
  *    an unset variable without a default is an error; the result must fit CONFIG_STRING_MAX;
  *  - capfox keys headroom does not use (server.pid_file, server.shutdown_timeout_sec,
- *    server.rate_limit, server.profiling, persistence.flush_interval_sec, learning.model,
+ *    server.rate_limit, server.profiling, persistence.flush_interval_sec,
  *    decision) are type-checked, then ignored with a warning in ret->warnings.
  * Returns 0; -EINVAL for invalid content or a path that is not a regular file; -EFBIG when the
  * file is too large; -ENOMEM; or the -errno of open/read (-ENOENT, -EACCES...). On failure err

@@ -16,7 +16,10 @@
 #include "basic/log.h"
 #include "basic/macro.h"
 #include "basic/parse-util.h"
+#include "daemon/learn.h"
+#include "daemon/leases.h"
 #include "daemon/reload.h"
+#include "daemon/tasks.h"
 #include "store/store.h"
 
 #define DEBUG_GPU_VRAM_BYTES (24ULL << 30) /* capfox's synthetic "Debug GPU" size */
@@ -120,13 +123,7 @@ static void build_view(struct daemon *d)
             .lost = g->lost,
         };
     }
-    for (unsigned i = 0; i < d->n_leases; i++) {
-        const struct decide_need *n = &d->leases[i].need;
-        v->reserved.cpu_pct += n->cpu_pct;
-        v->reserved.mem_bytes += n->mem_bytes;
-        v->reserved.mem_pct += n->mem_pct;
-        v->reserved.disk_bytes += n->disk_bytes;
-    }
+    lease_table_sum(&d->leases, &v->reserved);
     v->n_disks = MIN(s->n_disks, (unsigned) DECIDE_DISKS_MAX);
     for (unsigned i = 0; i < v->n_disks; i++)
         v->disks[i] = (struct decide_disk) {
@@ -170,19 +167,21 @@ static void finish_observation(struct daemon *d, struct pending_observation *p, 
     o.started_ms = (int64_t) (p->start_real_usec / USEC_PER_MSEC);
     o.window_ms = (int64_t) ((MIN(now, p->window.end_mono_usec) - p->window.start_mono_usec) / USEC_PER_MSEC);
     observe_window_result(&p->window, &o.cpu_delta_pct, &o.mem_delta_pct, &o.gpu_delta_pct, &o.vram_delta_pct);
+    if (!p->window.has_gpu)
+        /* Not measured, which is not a measured zero: the GPU models learn nothing from it. */
+        o.gpu_delta_pct = o.vram_delta_pct = NAN;
     o.overlapped = p->window.overlaps > 0;
+    /* A window shared with other starts also measured their load: it counts for less. */
+    o.weight = observation_weight(p->window.overlaps);
     (void) snprintf(o.source, sizeof(o.source), "notify");
+    tasks_fill_declared(d, &p->declared, &o);
+    o.duration_ms = STORE_DURATION_UNKNOWN;
 
-    struct task_stats known;
-    bool is_new = store_get_task_stats(d->store, o.task, &known) == -ENOENT;
-    int r = store_add_observation(d->store, &o, d->config.learning.observations_per_task,
-                                  d->config.learning.max_task_types);
-    if (r >= 0 && is_new)
-        d->n_task_types++;
+    int r = learn_observation(d, &o);
     if (r < 0) {
         d->api.counters.observations_failed_total++;
         log_warning_errno(r, "Failed to store the observation of task '%s': %s, dropping it", p->task,
-                          store_last_error(d->store));
+                          r == -EINVAL ? "invalid values" : store_last_error(d->store));
         return;
     }
     d->api.counters.observations_total++;
@@ -207,13 +206,22 @@ static void feed_observations(struct daemon *d, const struct history_sample *hs,
     d->api.pending_observations = kept;
 }
 
-static int hook_notify(void *userdata, const char *task, double complexity)
+static int hook_notify(void *userdata, const char *task, double complexity, uint64_t lease_id,
+                       uint64_t *ret_lease_id)
 {
     struct daemon *d = userdata;
     usec_t now = now_usec(CLOCK_MONOTONIC);
+    struct lease *l = NULL;
 
     if (d->n_pending >= d->config.learning.max_pending)
         return -EAGAIN;
+    if (lease_id) {
+        l = lease_table_find(&d->leases, lease_id);
+        if (!l || l->holder != LEASE_UNATTACHED)
+            return -ENOENT;
+    } else
+        /* capfox's ask-then-notify with the same name: the notify takes the lease the ask got. */
+        l = lease_table_find_unattached(&d->leases, task);
     /* Refuse now what the store would refuse at the end of the window: a new task type when the
      * table is full. Open windows of new types count, so a burst cannot overrun the limit. */
     struct task_stats known;
@@ -253,8 +261,20 @@ static int hook_notify(void *userdata, const char *task, double complexity)
     p->complexity = complexity;
     p->new_type = new_type;
     p->start_real_usec = now_usec(CLOCK_REALTIME);
-    observe_window_start(&p->window, history_peek(&d->history, 0), now,
-                         (usec_t) d->config.learning.observation_delay_sec * USEC_PER_SEC);
+    usec_t window = (usec_t) d->config.learning.observation_delay_sec * USEC_PER_SEC;
+    observe_window_start(&p->window, history_peek(&d->history, 0), now, window);
+    *ret_lease_id = 0;
+    if (l) {
+        /* From now on the lease holds only what the task has not reached above the use it
+         * started on; it lives at least as long as the window that measures it. */
+        double base[_LEARN_RESOURCE_MAX];
+        leases_use_now(d, base);
+        lease_attach(l, LEASE_NOTIFY, 0, base, usec_add(now, window),
+                     usec_add(now_usec(CLOCK_REALTIME), window));
+        p->lease_id = l->id;
+        p->declared = l->declared;
+        *ret_lease_id = l->id;
+    }
 
     /* Windows that overlap measure each other's load too: mark both sides so the learning layer
      * can weigh or skip them. */
@@ -312,64 +332,46 @@ static void hook_inject_clear(void *userdata)
     log_info("Debug overlay cleared");
 }
 
-/* ---- leases -------------------------------------------------------------------------------- */
+/* ---- leases, models and supervised tasks: the hooks ----------------------------------------- */
 
 static void hook_leases_expire(void *userdata)
 {
-    struct daemon *d = userdata;
-    usec_t now = now_usec(CLOCK_MONOTONIC);
-    unsigned kept = 0;
-
-    for (unsigned i = 0; i < d->n_leases; i++) {
-        if (d->leases[i].expires_mono_usec <= now)
-            continue;
-        if (kept != i)
-            d->leases[kept] = d->leases[i];
-        kept++;
-    }
-    if (kept != d->n_leases) {
-        d->n_leases = kept;
-        d->api.n_leases = kept;
-        build_view(d);
-    }
+    leases_expire(userdata, now_usec(CLOCK_MONOTONIC));
 }
 
-static int hook_lease_add(void *userdata, const char *task, const struct decide_need *need, usec_t ttl_usec,
-                          struct api_lease *ret)
+static int hook_lease_add(void *userdata, const char *task, double complexity, const struct admit_plan *plan,
+                          const struct decide_need *declared, usec_t ttl_usec, struct lease *ret)
 {
-    struct daemon *d = userdata;
-
-    if (d->n_leases >= DAEMON_LEASES_MAX)
-        return -ENOSPC;
-    struct api_lease *l = &d->leases[d->n_leases];
-    *l = (struct api_lease) {
-        .id = ++d->next_lease_id,
-        .need = *need,
-        .expires_mono_usec = now_usec(CLOCK_MONOTONIC) + ttl_usec,
-        .expires_real_usec = now_usec(CLOCK_REALTIME) + ttl_usec,
-    };
-    (void) snprintf(l->task, sizeof(l->task), "%s", task ? task : "");
-    d->n_leases++;
-    d->api.n_leases = d->n_leases;
-    build_view(d);
-    *ret = *l;
-    return 0;
+    return leases_add(userdata, task, complexity, &plan->reserve, declared, ttl_usec, ret);
 }
 
 static int hook_lease_release(void *userdata, uint64_t id)
 {
-    struct daemon *d = userdata;
+    return leases_release(userdata, id);
+}
 
-    for (unsigned i = 0; i < d->n_leases; i++) {
-        if (d->leases[i].id != id)
-            continue;
-        memmove(&d->leases[i], &d->leases[i + 1], (d->n_leases - i - 1) * sizeof(d->leases[0]));
-        d->n_leases--;
-        d->api.n_leases = d->n_leases;
-        build_view(d);
-        return 0;
-    }
-    return -ENOENT;
+static int hook_model_get(void *userdata, const char *task, const struct task_model **ret)
+{
+    struct task_model *m;
+    int r = learn_model_get(userdata, task, &m);
+    if (r >= 0)
+        *ret = m;
+    return r;
+}
+
+static int hook_task_start(void *userdata, const struct api_task *t, struct api_task *ret)
+{
+    return tasks_start(userdata, t, ret);
+}
+
+static int hook_task_usage(void *userdata, uint64_t id, const double use[_LEARN_RESOURCE_MAX])
+{
+    return tasks_usage(userdata, id, use);
+}
+
+static int hook_task_end(void *userdata, uint64_t id, const struct api_task_end *e)
+{
+    return tasks_end(userdata, id, e);
 }
 
 /* ---- sampling ------------------------------------------------------------------------------ */
@@ -423,8 +425,9 @@ static int on_tick(struct loop_source *s, usec_t now, uint64_t missed, void *use
 
     if (missed > 0)
         log_debug("Sampling fell %llu ticks behind", (unsigned long long) missed);
-    hook_leases_expire(d);
+    leases_expire(d, now);
     take_sample(d, now);
+    leases_tick(d);
     return 0;
 }
 
@@ -585,14 +588,18 @@ int daemon_start(struct daemon *d, const struct daemon_options *opts, const stru
         .leases_expire = hook_leases_expire,
         .lease_add = hook_lease_add,
         .lease_release = hook_lease_release,
+        .model_get = hook_model_get,
+        .task_start = hook_task_start,
+        .task_usage = hook_task_usage,
+        .task_end = hook_task_end,
         .userdata = d,
     };
-    d->leases = calloc(DAEMON_LEASES_MAX, sizeof(*d->leases));
-    if (!d->leases)
-        return log_error_errno(-ENOMEM, "Failed to allocate the lease table: %m"), SERVE_EXIT_OSERR;
-    d->api.leases = d->leases;
-    /* Lease ids are not guessable from one run to the next, so a stale id never names a new lease. */
-    d->next_lease_id = (now_usec(CLOCK_REALTIME) & 0xffffffffULL) << 20;
+    d->api.leases = &d->leases;
+    d->api.global_peak = d->global_peak;
+    d->tasks = calloc(DAEMON_TASKS_MAX, sizeof(*d->tasks));
+    if (!d->tasks)
+        return log_error_errno(-ENOMEM, "Failed to allocate the task table: %m"), SERVE_EXIT_OSERR;
+    d->api.tasks = d->tasks;
 
     d->root_fd = open(opts->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (d->root_fd < 0)
@@ -624,6 +631,14 @@ int daemon_start(struct daemon *d, const struct daemon_options *opts, const stru
     r = store_foreach_task_stats(d->store, count_task_type, d);
     if (r < 0)
         return log_error_errno(r, "Failed to read the task types: %s", store_last_error(d->store)),
+               SERVE_EXIT_CANTCREAT;
+    r = learn_start(d);
+    if (r < 0)
+        return log_error_errno(r, "Failed to read the task models: %s", store_last_error(d->store)),
+               SERVE_EXIT_CANTCREAT;
+    r = leases_start(d);
+    if (r < 0)
+        return log_error_errno(r, "Failed to restore the leases: %s", store_last_error(d->store)),
                SERVE_EXIT_CANTCREAT;
 
     r = loop_new(&d->loop);
@@ -675,12 +690,14 @@ void daemon_stop(struct daemon *d)
 
     d->http = http_server_free(d->http);
     d->loop = loop_free(d->loop);
+    learn_stop(d);
+    leases_stop(d);
+    free(d->tasks);
+    d->tasks = NULL;
     d->store = store_free(d->store);
     d->sampler = sampler_free(d->sampler);
     d->gpus = gpu_probe_free(d->gpus);
     history_done(&d->history);
-    free(d->leases);
-    d->leases = NULL;
     if (d->root_fd >= 0)
         (void) close(d->root_fd);
     d->root_fd = -EBADF;

@@ -12,11 +12,15 @@
 #include "gpu/gpu.h"
 #include "loop/loop.h"
 #include "metrics/sampler.h"
+#include "model/admit.h"
 #include "model/history.h"
+#include "model/lease.h"
 #include "model/observe.h"
 
-#define DAEMON_LISTEN_MAX 8
-#define DAEMON_LEASES_MAX 4096
+#define DAEMON_LISTEN_MAX  8
+#define DAEMON_LEASES_MAX  4096
+#define DAEMON_TASKS_MAX   4096
+#define DAEMON_MODEL_CACHE 256   /* task types whose models stay in memory (≈ 4.7 KiB each) */
 
 /* Exit codes of "headroom serve" (man/headroom-serve.8.md), sysexits-style where one fits. */
 enum serve_exit {
@@ -44,7 +48,16 @@ struct pending_observation {
     double complexity;
     usec_t start_real_usec;
     bool new_type;                  /* the store had no such task type at notify time */
+    uint64_t lease_id;              /* the lease the task took, 0 none */
+    struct decide_need declared;    /* what it declared when it asked (from the lease) */
     struct observe_window window;
+};
+
+struct model_cache_entry {
+    char task[TASK_NAME_MAX + 1];
+    bool absent;                    /* the type has no model: a remembered miss */
+    uint64_t used;                  /* model_clock at the last use, for LRU eviction */
+    struct task_model m;
 };
 
 struct daemon {
@@ -72,10 +85,19 @@ struct daemon {
 
     struct pending_observation *pending;
     unsigned n_pending, cap_pending;
-    unsigned n_task_types;
-    struct api_lease *leases;       /* DAEMON_LEASES_MAX slots, the first n_leases live */
-    unsigned n_leases;
-    uint64_t next_lease_id;          /* task types in the store, to refuse a notify that cannot be kept */
+    unsigned n_task_types;          /* task types in the store, to refuse a notify that cannot be kept */
+    struct lease_table leases;      /* DAEMON_LEASES_MAX slots */
+    uint64_t next_lease_id;
+    struct api_task *tasks;         /* DAEMON_TASKS_MAX slots: supervised tasks, the first n_tasks */
+    unsigned n_tasks;
+    uint64_t next_task_id;
+
+    enum predict_model predict_model;  /* learning.model and its parameters in force */
+    struct predict_params predict_params;
+    struct model_cache_entry *models;  /* DAEMON_MODEL_CACHE slots, the first n_models used */
+    unsigned n_models;
+    uint64_t model_clock;
+    double global_peak[_LEARN_RESOURCE_MAX]; /* the largest peak any type has shown */
 
     char sources[512];
 };

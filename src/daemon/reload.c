@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include "daemon/learn.h"
 #include "daemon/reload.h"
 
 #include <stdlib.h>
@@ -105,6 +106,7 @@ void daemon_reload(struct daemon *d)
     (void) snprintf(d->config.logging.format, sizeof(d->config.logging.format), "%s", old.logging.format);
     d->config.monitoring.gpu = old.monitoring.gpu;
     http_server_set_max_body(d->http, (size_t) d->config.server.max_body_bytes);
+    learn_reconfigure(d);
 
     /* --log-level on the command line wins over the file, on reload as at start. */
     enum log_level lvl = log_level_from_string(d->opts.log_level[0] ? d->opts.log_level : d->config.logging.level);

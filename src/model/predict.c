@@ -186,36 +186,44 @@ static double point_estimate(const struct predictor *p, const struct fit *f, dou
     return f->intercept + f->slope * c;
 }
 
-static void welford_update(struct predictor *p, double lambda, double c, double y)
+/* Weighted Welford: an observation of weight wt moves the means by wt·d/W and adds wt·d·d' to the
+ * co-moments (West 1979); wt = 1 is the plain update. */
+static void welford_update(struct predictor *p, double lambda, double c, double y, double wt)
 {
-    p->w = lambda * p->w + 1;
+    p->w = lambda * p->w + wt;
     p->sxx *= lambda;
     p->sxy *= lambda;
     p->syy *= lambda;
 
     double dx = c - p->mx, dy = y - p->my;
-    p->mx += dx / p->w;
-    p->my += dy / p->w;
-    p->sxx += dx * (c - p->mx);
-    p->sxy += dx * (y - p->my);
-    p->syy += dy * (y - p->my);
+    p->mx += wt * dx / p->w;
+    p->my += wt * dy / p->w;
+    p->sxx += wt * dx * (c - p->mx);
+    p->sxy += wt * dx * (y - p->my);
+    p->syy += wt * dy * (y - p->my);
 }
 
-static void ewma_update(struct predictor *p, double y)
+static void ewma_update(struct predictor *p, double y, double wt)
 {
     if (p->n == 0) {
         p->ewma = y;
         p->ewvar = 0;
         return;
     }
-    double a = p->params.alpha, d = y - p->ewma;
+    double a = p->params.alpha * wt, d = y - p->ewma;
     p->ewma = a * y + (1 - a) * p->ewma;       /* capfox's form, for bit-for-bit parity */
     p->ewvar = (1 - a) * (p->ewvar + a * d * d);
 }
 
 int predictor_observe(struct predictor *p, double complexity, double value)
 {
-    if (!model_valid(p->model) || !complexity_valid(complexity) || !value_valid(value))
+    return predictor_observe_weighted(p, complexity, value, 1.0);
+}
+
+int predictor_observe_weighted(struct predictor *p, double complexity, double value, double weight)
+{
+    if (!model_valid(p->model) || !complexity_valid(complexity) || !value_valid(value) ||
+        !unit_interval(weight))
         return -EINVAL;
 
     if (p->n > 0) {
@@ -228,21 +236,23 @@ int predictor_observe(struct predictor *p, double complexity, double value)
 
     switch (p->model) {
     case PREDICT_MODEL_EWLS:
-        welford_update(p, p->params.lambda, complexity, value);
+        welford_update(p, p->params.lambda, complexity, value, weight);
         break;
     case PREDICT_MODEL_LINEAR:
-        welford_update(p, 1, complexity, value);
+        welford_update(p, 1, complexity, value, weight);
         break;
     case PREDICT_MODEL_MOVING_AVERAGE:
-        ewma_update(p, value);
+        ewma_update(p, value, weight);
         break;
     default:
         break;
     }
 
+    /* A down-weighted value is a doubtful one (it shared its window with other tasks): it informs
+     * the fit but does not raise the floor. */
     unsigned b = bucket_of(complexity);
     uint64_t bit = UINT64_C(1) << b;
-    if (!(p->peak_seen & bit) || value > p->peak[b]) {
+    if (weight >= 1 && (!(p->peak_seen & bit) || value > p->peak[b])) {
         p->peak[b] = value;
         p->peak_seen |= bit;
     }
@@ -332,13 +342,16 @@ static void predict_ewls(const struct predictor *p, double c, double prior, stru
     r->expected = yhat;
     r->margin = residual_margin(p);
 
-    double raw = yhat + r->margin;
-    if (r->has_peak)
-        raw = MAX(raw, r->peak);
-    raw = MAX(raw, 0) * p->params.margin_factor;
-
+    /* Shrink first, floor last: never below what a run of similar complexity has really reached. */
+    double raw = MAX(yhat + r->margin, 0);
     double k = p->params.shrinkage_weight, n = (double) p->n;
-    r->upper = isnan(prior) || !(k > 0) ? raw : (n * raw + k * prior) / (n + k);
+    /* One-sided: a larger prior raises an estimate built on few runs, a smaller one never lowers
+     * it. Admission must err on the side of the task that might not fit; pulling a complexity's
+     * estimate down toward a type mean taken at other complexities would not. */
+    double shrunk = isnan(prior) || !(k > 0) ? raw : MAX(raw, (n * raw + k * prior) / (n + k));
+    if (r->has_peak)
+        shrunk = MAX(shrunk, r->peak);
+    r->upper = MAX(shrunk, 0) * p->params.margin_factor;
 
     double spread = residual_rms(p), size = fabs(yhat);
     double quality = size + spread > 0 ? size / (size + spread) : 1;

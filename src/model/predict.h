@@ -20,9 +20,11 @@
  *                       slope = Sxy/Sxx (0 when the weighted variance of c is ~0)
  *                       ŷ(c)  = my + slope·(c − mx)
  *                   What admission reserves:
- *                       raw   = max(ŷ(c) + Q_q(residuals), peak(bucket(c)))
- *                       raw   = max(raw, 0) · margin_factor
- *                       upper = (n·raw + k·prior)/(n + k)          (k = shrinkage_weight)
+ *                       raw   = max(ŷ(c) + Q_q(residuals), 0)
+ *                       raw'  = max(raw, (n·raw + k·prior)/(n + k))   (k = shrinkage_weight)
+ *                       upper = max(raw', peak(bucket(c))) · margin_factor
+ *                   Shrinkage is one-sided: while runs are few, a prior above the estimate raises
+ *                   it, one below never lowers it, and no upper is below a peak really seen.
  *                   where the residuals are the last PREDICT_RESIDUALS_MAX values of y − ŷ(c), each
  *                   taken with the model as it was BEFORE that observation (out-of-sample errors,
  *                   so the margin includes the fit's own uncertainty), Q_q is their exact
@@ -148,6 +150,13 @@ int predictor_init(struct predictor *p, enum predict_model m, const struct predi
  * residual against the model as it was before, then updates the model and the bucket peak.
  * Returns 0, or -EINVAL for bad input, leaving *p exactly as it was. Never logs. */
 int predictor_observe(struct predictor *p, double complexity, double value);
+
+/* The same with a weight in (0, 1]: how much this value counts against a full observation (an
+ * observation window shared with other tasks is worth less). The fit takes it weighted (ewls and
+ * linear: weighted Welford; moving_average: α·weight); the residual is recorded as usual; a value
+ * of weight < 1 does not raise the bucket peak, since part of it may be other tasks' load. n counts
+ * it as one observation. Returns 0, or -EINVAL (weight outside (0, 1] included). */
+int predictor_observe_weighted(struct predictor *p, double complexity, double value, double weight);
 
 /* Predicts for a task of the given complexity. prior is the fallback the ewls estimate is shrunk
  * toward while observations are few (finite and ≥ 0), or NaN for none. With no observation at all,

@@ -27,6 +27,14 @@ enum store_stmt {
     STORE_STMT_OBS_COUNT_TASK,
     STORE_STMT_OBS_LIST_ALL,
     STORE_STMT_OBS_LIST_TASK,
+    STORE_STMT_MODEL_DELETE,
+    STORE_STMT_MODEL_PUT,
+    STORE_STMT_MODEL_GET,
+    STORE_STMT_MODEL_ALL,
+    STORE_STMT_LEASE_PUT,
+    STORE_STMT_LEASE_DELETE,
+    STORE_STMT_LEASE_DELETE_EXPIRED,
+    STORE_STMT_LEASE_ALL,
     _STORE_STMT_MAX,
 };
 
@@ -80,3 +88,16 @@ static inline void store_stmt_resetp(sqlite3_stmt **st)
 /* True when s is a NUL-terminated task name within a buffer of size n that task_name_is_valid()
  * accepts. */
 bool store_task_name_ok(const char *s, size_t n);
+
+/* Copies a text column into a fixed buffer of len bytes. Returns 0, -ENOMEM, or -EBADMSG for a
+ * NULL, a value that does not fit with its NUL, or one holding a NUL: those can only come from a
+ * damaged or foreign file. */
+int store_column_string(struct store *s, sqlite3_stmt *st, int col, char *buf, size_t len);
+
+/* Replaces the model rows of task by the four predictors of m, inside the caller's transaction.
+ * task must be valid and m checked with store_task_model_check(). (store-models.c) */
+int store_task_model_write(struct store *s, const char *task, const struct task_model *m);
+
+/* 0 when every predictor of m passes predictor_validate() and can be stored, else -EINVAL with
+ * s->last_error set. (store-models.c) */
+int store_task_model_check(struct store *s, const struct task_model *m);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 
-/* Observations and the per-task moving averages learnt from them. */
+/* Observations and the per-task statistics learnt from them. */
 
 #include <assert.h>
 #include <errno.h>
@@ -29,6 +29,8 @@ static int validate_observation(struct store *s, const struct observation *o)
 {
     const double deltas[] = { o->cpu_delta_pct, o->mem_delta_pct, o->gpu_delta_pct,
                               o->vram_delta_pct };
+    const double declared[] = { o->declared_cpu_pct, o->declared_mem_pct, o->declared_gpu_pct,
+                                o->declared_vram_pct };
 
     if (!store_task_name_ok(o->task, sizeof(o->task)))
         return store_refuse(s, -EINVAL, "invalid task name");
@@ -39,6 +41,14 @@ static int validate_observation(struct store *s, const struct observation *o)
     for (size_t i = 0; i < ELEMENTSOF(deltas); i++)
         if (isinf(deltas[i]))
             return store_refuse(s, -EINVAL, "a resource delta is infinite");
+    for (size_t i = 0; i < ELEMENTSOF(declared); i++)
+        if (isinf(declared[i]) || declared[i] < 0)
+            return store_refuse(s, -EINVAL, "a declared need is infinite or negative");
+    if (o->duration_ms < STORE_DURATION_UNKNOWN)
+        return store_refuse(s, -EINVAL, "invalid observation duration");
+    /* 0 stands for 1; NaN fails both comparisons. */
+    if (!(o->weight >= 0 && o->weight <= 1))
+        return store_refuse(s, -EINVAL, "observation weight outside (0, 1]");
     if (o->window_ms < 0 || o->started_ms > INT64_MAX - o->window_ms)
         return store_refuse(s, -EINVAL, "invalid observation window");
     if (o->disk_written_bytes > (uint64_t) INT64_MAX &&
@@ -59,25 +69,6 @@ static double column_maybe_double(sqlite3_stmt *st, int col)
     return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
 }
 
-/* Copies a text column into a fixed buffer; a value that does not fit, holds a NUL, or is NULL can
- * only come from a damaged or foreign file. */
-static int column_string(struct store *s, sqlite3_stmt *st, int col, char *buf, size_t len)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    size_t n = (size_t) sqlite3_column_bytes(st, col);
-
-    if (!t) {
-        if (sqlite3_errcode(s->db) == SQLITE_NOMEM)
-            return -ENOMEM;
-        return store_refuse(s, -EBADMSG, "unexpected NULL in column %d", col);
-    }
-    if (n >= len || memchr(t, '\0', n))
-        return store_refuse(s, -EBADMSG, "over-long text in column %d", col);
-    memcpy(buf, t, n);
-    buf[n] = '\0';
-    return 0;
-}
-
 /* Columns as listed in STATS_COLUMNS (store.c). */
 static int read_stats_row(struct store *s, sqlite3_stmt *st, struct task_stats *ret)
 {
@@ -85,7 +76,7 @@ static int read_stats_row(struct store *s, sqlite3_stmt *st, struct task_stats *
     int64_t count;
     int r;
 
-    r = column_string(s, st, 0, t.task, sizeof(t.task));
+    r = store_column_string(s, st, 0, t.task, sizeof(t.task));
     if (r < 0)
         return r;
     count = sqlite3_column_int64(st, 1);
@@ -97,6 +88,18 @@ static int read_stats_row(struct store *s, sqlite3_stmt *st, struct task_stats *
     t.avg_gpu_delta = column_maybe_double(st, 4);
     t.avg_vram_delta = column_maybe_double(st, 5);
     t.updated_ms = sqlite3_column_int64(st, 6);
+    count = sqlite3_column_int64(st, 7);
+    if (count < 0)
+        return store_refuse(s, -EBADMSG, "negative overlapped count");
+    t.overlapped_count = (uint64_t) count;
+    count = sqlite3_column_int64(st, 8);
+    if (count < 0)
+        return store_refuse(s, -EBADMSG, "negative declared count");
+    t.declared_count = (uint64_t) count;
+    t.avg_cpu_gap = column_maybe_double(st, 9);
+    t.avg_mem_gap = column_maybe_double(st, 10);
+    t.avg_gpu_gap = column_maybe_double(st, 11);
+    t.avg_vram_gap = column_maybe_double(st, 12);
 
     *ret = t;
     return 0;
@@ -109,7 +112,7 @@ static int read_observation_row(struct store *s, sqlite3_stmt *st, struct observ
     int64_t disk;
     int r;
 
-    r = column_string(s, st, 0, o.task, sizeof(o.task));
+    r = store_column_string(s, st, 0, o.task, sizeof(o.task));
     if (r < 0)
         return r;
     o.complexity = sqlite3_column_double(st, 1);
@@ -128,9 +131,24 @@ static int read_observation_row(struct store *s, sqlite3_stmt *st, struct observ
         o.disk_written_bytes = (uint64_t) disk;
     }
     o.overlapped = sqlite3_column_int64(st, 9) != 0;
-    r = column_string(s, st, 10, o.source, sizeof(o.source));
+    r = store_column_string(s, st, 10, o.source, sizeof(o.source));
     if (r < 0)
         return r;
+    o.declared_cpu_pct = column_maybe_double(st, 11);
+    o.declared_mem_pct = column_maybe_double(st, 12);
+    o.declared_gpu_pct = column_maybe_double(st, 13);
+    o.declared_vram_pct = column_maybe_double(st, 14);
+    if (sqlite3_column_type(st, 15) == SQLITE_NULL)
+        o.duration_ms = STORE_DURATION_UNKNOWN;
+    else {
+        o.duration_ms = sqlite3_column_int64(st, 15);
+        if (o.duration_ms < 0)
+            return store_refuse(s, -EBADMSG, "negative observation duration");
+    }
+    /* Rows from before weights were recorded count fully. */
+    o.weight = sqlite3_column_type(st, 16) == SQLITE_NULL ? 1.0 : sqlite3_column_double(st, 16);
+    if (!(o.weight > 0 && o.weight <= 1))
+        return store_refuse(s, -EBADMSG, "observation weight outside (0, 1]");
 
     *ret = o;
     return 0;
@@ -171,6 +189,18 @@ static int stats_put(struct store *s, const struct task_stats *t)
         rc = bind_maybe_double(st, 6, t->avg_vram_delta);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 7, t->updated_ms);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 8, (int64_t) t->overlapped_count);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 9, (int64_t) t->declared_count);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 10, t->avg_cpu_gap);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 11, t->avg_mem_gap);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 12, t->avg_gpu_gap);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 13, t->avg_vram_gap);
     if (rc != SQLITE_OK)
         return store_fail(s, rc, "bind task statistics");
     r = store_step(s, st, "write task statistics");
@@ -205,6 +235,19 @@ static int observation_insert(struct store *s, const struct observation *o, cons
         rc = sqlite3_bind_int(st, 10, o->overlapped ? 1 : 0);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_text(st, 11, source, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 12, o->declared_cpu_pct);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 13, o->declared_mem_pct);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 14, o->declared_gpu_pct);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 15, o->declared_vram_pct);
+    if (rc == SQLITE_OK)
+        rc = o->duration_ms == STORE_DURATION_UNKNOWN ? sqlite3_bind_null(st, 16)
+                                                      : sqlite3_bind_int64(st, 16, o->duration_ms);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_double(st, 17, o->weight > 0 ? o->weight : 1.0);
     if (rc != SQLITE_OK)
         return store_fail(s, rc, "bind observation");
     r = store_step(s, st, "insert observation");
@@ -258,10 +301,48 @@ static double ema_update(double avg, double value)
     return STORE_EMA_ALPHA * value + (1.0 - STORE_EMA_ALPHA) * avg;
 }
 
+/* declared − observed, or NAN unless both are known. */
+static double gap_of(double declared, double observed)
+{
+    if (isnan(declared) || isnan(observed))
+        return NAN;
+    return declared - observed;
+}
+
+/* Counts saturate rather than wrap: they are bounded by INT64_MAX, which a column can hold. */
+static void count_inc(uint64_t *c)
+{
+    if (*c < (uint64_t) INT64_MAX)
+        (*c)++;
+}
+
+static void stats_learn(struct task_stats *t, const struct observation *o)
+{
+    count_inc(&t->count);
+    if (o->overlapped)
+        count_inc(&t->overlapped_count);
+    if (!isnan(o->declared_cpu_pct) || !isnan(o->declared_mem_pct) || !isnan(o->declared_gpu_pct) ||
+        !isnan(o->declared_vram_pct))
+        count_inc(&t->declared_count);
+
+    t->avg_cpu_delta = ema_update(t->avg_cpu_delta, o->cpu_delta_pct);
+    t->avg_mem_delta = ema_update(t->avg_mem_delta, o->mem_delta_pct);
+    t->avg_gpu_delta = ema_update(t->avg_gpu_delta, o->gpu_delta_pct);
+    t->avg_vram_delta = ema_update(t->avg_vram_delta, o->vram_delta_pct);
+
+    t->avg_cpu_gap = ema_update(t->avg_cpu_gap, gap_of(o->declared_cpu_pct, o->cpu_delta_pct));
+    t->avg_mem_gap = ema_update(t->avg_mem_gap, gap_of(o->declared_mem_pct, o->mem_delta_pct));
+    t->avg_gpu_gap = ema_update(t->avg_gpu_gap, gap_of(o->declared_gpu_pct, o->gpu_delta_pct));
+    t->avg_vram_gap = ema_update(t->avg_vram_gap, gap_of(o->declared_vram_pct, o->vram_delta_pct));
+
+    t->updated_ms = o->started_ms + o->window_ms;
+}
+
 int store_add_observation(struct store *s,
                           const struct observation *o,
                           unsigned keep_per_task,
-                          unsigned max_task_types)
+                          unsigned max_task_types,
+                          const struct task_model *model)
 {
     _cleanup_(store_rollbackp) struct store *txn = NULL;
     struct task_stats t;
@@ -277,6 +358,11 @@ int store_add_observation(struct store *s,
         return r;
     if (keep_per_task == 0 || max_task_types == 0)
         return store_refuse(s, -EINVAL, "keep_per_task and max_task_types must be positive");
+    if (model) {
+        r = store_task_model_check(s, model);
+        if (r < 0)
+            return r;
+    }
     source = o->source[0] ? o->source : STORE_SOURCE_DEFAULT;
 
     r = store_begin(s);
@@ -300,6 +386,10 @@ int store_add_observation(struct store *s,
             .avg_mem_delta = NAN,
             .avg_gpu_delta = NAN,
             .avg_vram_delta = NAN,
+            .avg_cpu_gap = NAN,
+            .avg_mem_gap = NAN,
+            .avg_gpu_gap = NAN,
+            .avg_vram_gap = NAN,
         };
         /* Valid and NUL-terminated within the same size, checked above. */
         memcpy(t.task, o->task, sizeof(t.task));
@@ -310,16 +400,16 @@ int store_add_observation(struct store *s,
     if (r < 0)
         return r;
 
-    if (t.count < (uint64_t) INT64_MAX)
-        t.count++;
-    t.avg_cpu_delta = ema_update(t.avg_cpu_delta, o->cpu_delta_pct);
-    t.avg_mem_delta = ema_update(t.avg_mem_delta, o->mem_delta_pct);
-    t.avg_gpu_delta = ema_update(t.avg_gpu_delta, o->gpu_delta_pct);
-    t.avg_vram_delta = ema_update(t.avg_vram_delta, o->vram_delta_pct);
-    t.updated_ms = o->started_ms + o->window_ms;
+    stats_learn(&t, o);
     r = stats_put(s, &t);
     if (r < 0)
         return r;
+
+    if (model) {
+        r = store_task_model_write(s, o->task, model);
+        if (r < 0)
+            return r;
+    }
 
     r = observation_prune(s, o->task, keep_per_task);
     if (r < 0)

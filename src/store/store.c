@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 
 /* Opening the database, schema migrations, error mapping, the meta table and maintenance. The
- * observation and statistics queries are in store-observations.c. */
+ * observation and statistics queries are in store-observations.c, the models in store-models.c and
+ * the leases in store-leases.c; the SQL of all prepared statements is here. */
 
 #include <assert.h>
 #include <errno.h>
@@ -66,16 +67,94 @@ static const char *const migrations[] = {
     /* Unix milliseconds from the Julian day number of the Unix epoch (2440587.5). */
     "INSERT INTO meta (key, value) VALUES ('created_ms', "
     "    CAST(CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS TEXT));",
+
+    /* 2: declared needs, duration and model weight of observations; overlap, declaration and gap
+     * statistics per task; the prediction models; leases. Added columns are nullable or have a
+     * default, so the rows of step 1 stay valid: NULL reads as "not declared", "unknown duration"
+     * and weight 1.
+     *
+     * task_models holds one struct predictor per (task, resource). Its doubles are in ANY columns,
+     * not REAL: SQLite writes a REAL value that happens to be integral as an integer and reads it
+     * back as a float, which is exact except that −0.0 comes back as +0.0. An ANY column of a
+     * STRICT table stores the 8-byte float as bound, so every double reads back bit for bit; the
+     * reader insists on the float type. The two arrays are BLOBs of PREDICT_BUCKETS and
+     * PREDICT_RESIDUALS_MAX little-endian IEEE-754 doubles. */
+    "ALTER TABLE observations ADD COLUMN declared_cpu_pct REAL;"
+    "ALTER TABLE observations ADD COLUMN declared_mem_pct REAL;"
+    "ALTER TABLE observations ADD COLUMN declared_gpu_pct REAL;"
+    "ALTER TABLE observations ADD COLUMN declared_vram_pct REAL;"
+    "ALTER TABLE observations ADD COLUMN duration_ms INTEGER;"
+    "ALTER TABLE observations ADD COLUMN weight REAL;"
+    "ALTER TABLE task_stats ADD COLUMN overlapped_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE task_stats ADD COLUMN declared_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE task_stats ADD COLUMN avg_cpu_gap REAL;"
+    "ALTER TABLE task_stats ADD COLUMN avg_mem_gap REAL;"
+    "ALTER TABLE task_stats ADD COLUMN avg_gpu_gap REAL;"
+    "ALTER TABLE task_stats ADD COLUMN avg_vram_gap REAL;"
+    "CREATE TABLE task_models ("
+    "    task TEXT NOT NULL,"
+    "    resource TEXT NOT NULL,"
+    "    model TEXT NOT NULL,"
+    "    lambda ANY NOT NULL,"
+    "    alpha ANY NOT NULL,"
+    "    quantile ANY NOT NULL,"
+    "    shrinkage_weight ANY NOT NULL,"
+    "    sd_multiplier ANY NOT NULL,"
+    "    margin_factor ANY NOT NULL,"
+    "    min_observations INTEGER NOT NULL,"
+    "    n INTEGER NOT NULL,"
+    "    w ANY NOT NULL,"
+    "    mx ANY NOT NULL,"
+    "    my ANY NOT NULL,"
+    "    sxx ANY NOT NULL,"
+    "    sxy ANY NOT NULL,"
+    "    syy ANY NOT NULL,"
+    "    ewma ANY NOT NULL,"
+    "    ewvar ANY NOT NULL,"
+    "    peak_seen INTEGER NOT NULL,"
+    "    peaks BLOB NOT NULL,"
+    "    residual_len INTEGER NOT NULL,"
+    "    residual_next INTEGER NOT NULL,"
+    "    residuals BLOB NOT NULL,"
+    "    PRIMARY KEY (task, resource)"
+    ") STRICT, WITHOUT ROWID;"
+    /* id is the caller's uint64_t, stored as the int64_t with the same bits. */
+    "CREATE TABLE leases ("
+    "    id INTEGER PRIMARY KEY,"
+    "    task TEXT NOT NULL,"
+    "    cpu_pct REAL NOT NULL,"
+    "    mem_pct REAL NOT NULL,"
+    "    gpu_pct REAL NOT NULL,"
+    "    vram_pct REAL NOT NULL,"
+    "    mem_bytes INTEGER NOT NULL,"
+    "    vram_bytes INTEGER NOT NULL,"
+    "    disk_bytes INTEGER NOT NULL,"
+    "    gpu_index INTEGER NOT NULL,"
+    "    created_ms INTEGER NOT NULL,"
+    "    expires_ms INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX leases_expires_ms ON leases (expires_ms);",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION,
                "STORE_SCHEMA_VERSION must equal the number of migration steps");
 
-#define STATS_COLUMNS \
-    "task, count, avg_cpu_delta, avg_mem_delta, avg_gpu_delta, avg_vram_delta, updated_ms"
+#define STATS_COLUMNS                                                                        \
+    "task, count, avg_cpu_delta, avg_mem_delta, avg_gpu_delta, avg_vram_delta, updated_ms, " \
+    "overlapped_count, declared_count, avg_cpu_gap, avg_mem_gap, avg_gpu_gap, avg_vram_gap"
 #define OBS_COLUMNS                                                                          \
     "task, complexity, started_ms, window_ms, cpu_delta_pct, mem_delta_pct, gpu_delta_pct, " \
-    "vram_delta_pct, disk_written_bytes, overlapped, source"
+    "vram_delta_pct, disk_written_bytes, overlapped, source, declared_cpu_pct, "             \
+    "declared_mem_pct, declared_gpu_pct, declared_vram_pct, duration_ms, weight"
+/* The order read_model_row() and model_bind() (store-models.c) use. */
+#define MODEL_COLUMNS                                                                        \
+    "task, resource, model, lambda, alpha, quantile, shrinkage_weight, sd_multiplier, "      \
+    "margin_factor, min_observations, n, w, mx, my, sxx, sxy, syy, ewma, ewvar, peak_seen, " \
+    "peaks, residual_len, residual_next, residuals"
+/* The order read_lease_row() and store_put_lease() (store-leases.c) use. */
+#define LEASE_COLUMNS                                                                    \
+    "id, task, cpu_pct, mem_pct, gpu_pct, vram_pct, mem_bytes, vram_bytes, disk_bytes, " \
+    "gpu_index, created_ms, expires_ms"
 
 static const char *const stmt_sql[_STORE_STMT_MAX] = {
     [STORE_STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -88,19 +167,26 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
     [STORE_STMT_STATS_GET] = "SELECT " STATS_COLUMNS " FROM task_stats WHERE task = ?1",
     [STORE_STMT_STATS_PUT] = "INSERT INTO task_stats (" STATS_COLUMNS
                              ") "
-                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
                              "ON CONFLICT (task) DO UPDATE SET count = excluded.count, "
                              "avg_cpu_delta = excluded.avg_cpu_delta, "
                              "avg_mem_delta = excluded.avg_mem_delta, "
                              "avg_gpu_delta = excluded.avg_gpu_delta, "
                              "avg_vram_delta = excluded.avg_vram_delta, "
-                             "updated_ms = excluded.updated_ms",
+                             "updated_ms = excluded.updated_ms, "
+                             "overlapped_count = excluded.overlapped_count, "
+                             "declared_count = excluded.declared_count, "
+                             "avg_cpu_gap = excluded.avg_cpu_gap, "
+                             "avg_mem_gap = excluded.avg_mem_gap, "
+                             "avg_gpu_gap = excluded.avg_gpu_gap, "
+                             "avg_vram_gap = excluded.avg_vram_gap",
     [STORE_STMT_STATS_COUNT] = "SELECT count(*) FROM task_stats",
     /* The primary key uses the BINARY collation, so this is byte-wise name order. */
     [STORE_STMT_STATS_ALL] = "SELECT " STATS_COLUMNS " FROM task_stats ORDER BY task",
     [STORE_STMT_OBS_INSERT] = "INSERT INTO observations (" OBS_COLUMNS
                               ") "
-                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                              "?14, ?15, ?16, ?17)",
     /* Deletes every row of the task at or below the id of the (keep + 1)-th newest one; when
      * there are at most keep rows the subquery is NULL and nothing matches. Both lookups walk the
      * (task, id) index. */
@@ -118,6 +204,30 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
     [STORE_STMT_OBS_LIST_TASK] = "SELECT " OBS_COLUMNS
                                  " FROM observations WHERE task = ?1 "
                                  "ORDER BY id DESC LIMIT ?2",
+    /* A task's models are written as a whole: its rows are deleted, then the four inserted, so no
+     * row of another shape can outlive a write. */
+    [STORE_STMT_MODEL_DELETE] = "DELETE FROM task_models WHERE task = ?1",
+    [STORE_STMT_MODEL_PUT] = "INSERT INTO task_models (" MODEL_COLUMNS
+                             ") "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                             "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+    /* The primary key orders the rows of a WITHOUT ROWID table: by task, then resource. */
+    [STORE_STMT_MODEL_GET] = "SELECT " MODEL_COLUMNS " FROM task_models WHERE task = ?1",
+    [STORE_STMT_MODEL_ALL] = "SELECT " MODEL_COLUMNS " FROM task_models ORDER BY task",
+    [STORE_STMT_LEASE_PUT] = "INSERT INTO leases (" LEASE_COLUMNS
+                             ") "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+                             "ON CONFLICT (id) DO UPDATE SET task = excluded.task, "
+                             "cpu_pct = excluded.cpu_pct, mem_pct = excluded.mem_pct, "
+                             "gpu_pct = excluded.gpu_pct, vram_pct = excluded.vram_pct, "
+                             "mem_bytes = excluded.mem_bytes, vram_bytes = excluded.vram_bytes, "
+                             "disk_bytes = excluded.disk_bytes, gpu_index = excluded.gpu_index, "
+                             "created_ms = excluded.created_ms, expires_ms = excluded.expires_ms",
+    [STORE_STMT_LEASE_DELETE] = "DELETE FROM leases WHERE id = ?1",
+    [STORE_STMT_LEASE_DELETE_EXPIRED] = "DELETE FROM leases WHERE expires_ms <= ?1",
+    /* Ids at or above 2^63 are stored negative; listing the non-negative ones first, then the
+     * negative ones in ascending order, is ascending order of the unsigned ids. */
+    [STORE_STMT_LEASE_ALL] = "SELECT " LEASE_COLUMNS " FROM leases ORDER BY id < 0, id",
 };
 
 static inline void finalizep(sqlite3_stmt **st)
@@ -228,6 +338,23 @@ void store_rollback(struct store *s)
 bool store_task_name_ok(const char *s, size_t n)
 {
     return s && strnlen(s, n) < n && task_name_is_valid(s);
+}
+
+int store_column_string(struct store *s, sqlite3_stmt *st, int col, char *buf, size_t len)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    size_t n = (size_t) sqlite3_column_bytes(st, col);
+
+    if (!t) {
+        if (sqlite3_errcode(s->db) == SQLITE_NOMEM)
+            return -ENOMEM;
+        return store_refuse(s, -EBADMSG, "unexpected NULL in column %d", col);
+    }
+    if (n >= len || memchr(t, '\0', n))
+        return store_refuse(s, -EBADMSG, "over-long text in column %d", col);
+    memcpy(buf, t, n);
+    buf[n] = '\0';
+    return 0;
 }
 
 /* Runs SQL text that may hold several statements and returns no rows. */

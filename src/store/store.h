@@ -2,7 +2,8 @@
 #pragma once
 
 /* headroom's persistent state: one SQLite database in WAL mode holding the per-task observations
- * taken after a notify and the per-task moving averages learnt from them.
+ * taken after a notify, the per-task moving averages and prediction models learnt from them, and
+ * the leases (reservations) that must outlive a restart.
  *
  * This header is the only interface to the database; nothing outside src/store includes
  * <sqlite3.h>. A struct store wraps one connection opened without SQLite's internal mutex, so it
@@ -19,11 +20,12 @@
 
 #include "basic/macro.h"
 #include "basic/parse-util.h"
+#include "model/admit.h"
 
 struct store;
 
 /* The number of migration steps this build knows; PRAGMA user_version of a current database. */
-#define STORE_SCHEMA_VERSION 1u
+#define STORE_SCHEMA_VERSION 2u
 
 /* Weight of the newest observation in the per-task moving average, the same as capfox's
  * MovingAverageModel: the first value is taken as is, then avg = α·value + (1 − α)·avg. */
@@ -38,11 +40,22 @@ struct store;
 /* disk_written_bytes value meaning "not measured"; it is stored as SQL NULL. */
 #define STORE_BYTES_UNKNOWN UINT64_MAX
 
+/* duration_ms value meaning "not known"; it is stored as SQL NULL. */
+#define STORE_DURATION_UNKNOWN INT64_C(-1)
+
 /* One measurement of a task's impact, taken over [started_ms, started_ms + window_ms].
  *
  * The deltas are percentage points (current minus baseline, so they may be negative). A delta that
  * was not measured (no GPU, for example) is NAN; it is stored as SQL NULL and leaves that
- * resource's moving average untouched. Times are CLOCK_REALTIME milliseconds since the epoch. */
+ * resource's moving average untouched. Times are CLOCK_REALTIME milliseconds since the epoch.
+ *
+ * The declared_* fields are what the client said the task would need, in percentage points of the
+ * same resources. A resource that was not declared MUST be NAN: 0 is a declaration of zero, so a
+ * caller that zero-initialises the struct has to set all four to NAN itself. weight is the weight
+ * the prediction model gave this observation, in (0, 1]; 0 is read as 1, so that zero-initialised
+ * callers keep their meaning (store_foreach_observation() returns the weight actually stored, and
+ * 1 for observations recorded before weights were). duration_ms is how long the task ran, or
+ * STORE_DURATION_UNKNOWN. */
 struct observation {
     char task[TASK_NAME_MAX + 1];
     double complexity;
@@ -55,12 +68,24 @@ struct observation {
     uint64_t disk_written_bytes;
     bool overlapped;                   /* Another observation's window overlapped this one. */
     char source[STORE_SOURCE_MAX + 1]; /* Empty means STORE_SOURCE_DEFAULT. */
+    double declared_cpu_pct;           /* NAN: not declared. */
+    double declared_mem_pct;
+    double declared_gpu_pct;
+    double declared_vram_pct;
+    int64_t duration_ms; /* STORE_DURATION_UNKNOWN (-1): not known. */
+    double weight;       /* (0, 1]; 0 means 1. */
 };
 
 /* The learnt averages of one task type. count counts every observation ever added, including
- * those since dropped from the per-task ring of raw observations. An average that never received
- * a value is NAN (callers writing JSON omit it, as capfox omits zero GPU averages). updated_ms is
- * the end of the window of the newest observation (started_ms + window_ms). */
+ * those since dropped from the per-task ring of raw observations; overlapped_count those of them
+ * whose window overlapped another's, declared_count those that declared at least one resource.
+ * An average that never received a value is NAN (callers writing JSON omit it, as capfox omits
+ * zero GPU averages). updated_ms is the end of the window of the newest observation
+ * (started_ms + window_ms).
+ *
+ * avg_*_gap is the moving average (STORE_EMA_ALPHA, first value taken as is) of declared minus
+ * observed, in percentage points, over the observations that had both for that resource: positive
+ * when clients over-declare. NAN until the first such observation. */
 struct task_stats {
     char task[TASK_NAME_MAX + 1];
     uint64_t count;
@@ -69,6 +94,12 @@ struct task_stats {
     double avg_gpu_delta;
     double avg_vram_delta;
     int64_t updated_ms;
+    uint64_t overlapped_count;
+    uint64_t declared_count;
+    double avg_cpu_gap;
+    double avg_mem_gap;
+    double avg_gpu_gap;
+    double avg_vram_gap;
 };
 
 /* Opens (creating if needed) the database at path and brings its schema up to
@@ -113,24 +144,35 @@ const char *store_last_error(const struct store *s);
  * store_open(). */
 int store_get_schema_version(struct store *s, unsigned *ret);
 
-/* Records one observation in a single transaction: inserts it, updates the task's moving averages
- * (STORE_EMA_ALPHA; count + 1; each average that receives a non-NAN delta), and deletes the
- * task's oldest raw observations beyond keep_per_task, so the table holds at most
- * keep_per_task × max_task_types rows. Nothing is changed when any step fails. o is borrowed.
+/* Records one observation in a single transaction: inserts it, updates the task's statistics
+ * (count + 1; each moving average (STORE_EMA_ALPHA) that receives a non-NAN delta; the overlapped
+ * and declared counts; each gap average whose resource has both a declared and an observed value),
+ * writes model when it is not NULL (see below), and deletes the task's oldest raw observations
+ * beyond keep_per_task, so the table holds at most keep_per_task × max_task_types rows. Nothing is
+ * changed when any step fails. o and model are borrowed.
+ *
+ * model is the task's prediction models after they learnt o, or NULL to leave the stored models
+ * as they are. Writing them in the same transaction as the observation means that after a crash
+ * or kill -9 the stored models have learnt exactly the acknowledged observations, never one more
+ * or one fewer. Trimming old raw observations never touches the models.
  *
  * Returns 0, or:
  *   -EINVAL  o->task is not a valid task name (task_name_is_valid(), NUL within the array),
- *            o->source is not a valid source, complexity is not finite, a delta is infinite,
- *            window_ms is negative, started_ms + window_ms overflows, disk_written_bytes is above
- *            INT64_MAX (other than STORE_BYTES_UNKNOWN), or keep_per_task or max_task_types is 0;
+ *            o->source is not a valid source, complexity is not finite, a delta is infinite, a
+ *            declared value is infinite or negative, window_ms is negative, started_ms + window_ms
+ *            overflows, duration_ms is below -1, weight is outside (0, 1] and not 0,
+ *            disk_written_bytes is above INT64_MAX (other than STORE_BYTES_UNKNOWN), a predictor
+ *            of model fails predictor_validate() or has n above INT64_MAX, or keep_per_task or
+ *            max_task_types is 0;
  *   -ENOSPC  the task is new and max_task_types task types are already known (store_last_error()
- *            says so), or the disk is full;
+ *            says so; no model is written either), or the disk is full;
  *   -EBUSY, -EBADMSG, -ENOMEM, -EIO as for store_open().
  * Does not log above debug. */
 int store_add_observation(struct store *s,
                           const struct observation *o,
                           unsigned keep_per_task,
-                          unsigned max_task_types);
+                          unsigned max_task_types,
+                          const struct task_model *model);
 
 /* Looks up one task's averages. task is borrowed. Returns 0 and fills *ret, -ENOENT for a task
  * never observed, -EINVAL for an invalid task name, -EBADMSG if the stored row is malformed, or
@@ -150,9 +192,11 @@ int store_foreach_task_stats(struct store *s,
 int store_count_observations(struct store *s, const char *task, uint64_t *ret);
 
 /* Calls cb for at most limit stored observations of task (all tasks when task is NULL), newest
- * first. A negative return from cb stops the iteration and is returned. Returns the number of
- * callbacks made, -EINVAL for an invalid task name or a limit of 0, -EBADMSG for a malformed row,
- * or a -errno as for store_open(). */
+ * first, with every field of struct observation as stored (weight 1 and duration_ms
+ * STORE_DURATION_UNKNOWN for observations recorded before those were). A negative return from cb
+ * stops the iteration and is returned. Returns the number of callbacks made, -EINVAL for an
+ * invalid task name or a limit of 0, -EBADMSG for a malformed row, or a -errno as for
+ * store_open(). Does not log above debug. */
 int store_foreach_observation(struct store *s,
                               const char *task,
                               unsigned limit,
@@ -169,6 +213,91 @@ int store_meta_get(struct store *s, const char *key, char *buf, size_t len);
  * previous value, in its own transaction. Returns 0, -EINVAL for an invalid key or a value that is
  * too long, or a -errno as for store_open(). */
 int store_meta_set(struct store *s, const char *key, const char *value);
+
+/* ---- prediction models ----------------------------------------------------------------------
+ *
+ * One row per (task, resource) holds every field of that struct predictor. Doubles are stored so
+ * that they read back bit for bit, and a model loaded from the database is the model that was
+ * saved, down to the last residual. */
+
+/* Loads the models of task into *ret. A resource without a row (a database where that resource was
+ * never saved) gets a freshly initialised predictor (predictor_init()) with the model and
+ * parameters of the resources that have one. task is borrowed; *ret is written only on success.
+ *
+ * Returns 0, or:
+ *   -ENOENT   no model of task is stored;
+ *   -EINVAL   task is not a valid task name;
+ *   -EBADMSG  a row is malformed: an unknown model or resource name, a value of the wrong type, an
+ *             array of the wrong size, a count out of range, or a predictor that fails
+ *             predictor_validate();
+ *   another -errno as for store_open().
+ * Does not log above debug. */
+int store_get_task_model(struct store *s, const char *task, struct task_model *ret);
+
+/* Calls cb once for every task with a stored model, in task-name order (byte-wise), with the models
+ * completed as by store_get_task_model(). A negative return from cb stops the iteration and is
+ * returned. Returns the number of callbacks made, -EBADMSG for a malformed row (cb has then been
+ * called for the tasks before it), or another -errno as for store_open(). Does not log above
+ * debug. */
+int store_foreach_task_model(struct store *s,
+                             int (*cb)(const char *task,
+                                       const struct task_model *m,
+                                       void *userdata),
+                             void *userdata);
+
+/* Replaces the stored models of task by m (all four resources, and nothing else: a row of any
+ * other shape left by damage is dropped), in its own transaction: the way to save models rebuilt
+ * by predictor_refit() outside store_add_observation(). Models exist only for
+ * observed task types, so the task must have statistics already. task and m are borrowed.
+ *
+ * Returns 0, or:
+ *   -EINVAL  task is not a valid task name, or a predictor of m fails predictor_validate() or has
+ *            n above INT64_MAX;
+ *   -ENOENT  task was never observed (it has no task_stats);
+ *   another -errno as for store_open().
+ * Does not log above debug. */
+int store_put_task_model(struct store *s, const char *task, const struct task_model *m);
+
+/* ---- leases ---------------------------------------------------------------------------------- */
+
+/* A reservation held for an admitted task until it is released or expires, kept in the database so
+ * that a restart does not forget it. Percentages are percentage points of the machine, as in
+ * struct decide_need; a field that was not reserved is 0. ids are chosen by the caller and use
+ * the whole uint64_t range. */
+struct store_lease {
+    uint64_t id;
+    char task[TASK_NAME_MAX + 1]; /* "" = no task */
+    double cpu_pct, mem_pct, gpu_pct, vram_pct;
+    uint64_t mem_bytes, vram_bytes, disk_bytes;
+    int gpu_index;                  /* -1: none */
+    int64_t created_ms, expires_ms; /* CLOCK_REALTIME ms; expired once now ≥ expires_ms */
+};
+
+/* Stores l, replacing any lease with the same id, as one transaction. l is borrowed.
+ *
+ * Returns 0, or:
+ *   -EINVAL  l->task is neither empty nor a valid task name, a percentage is not finite or is
+ *            negative, a byte count is above INT64_MAX, gpu_index is below -1, created_ms is
+ *            negative, or expires_ms is before created_ms;
+ *   another -errno as for store_open().
+ * Does not log above debug. */
+int store_put_lease(struct store *s, const struct store_lease *l);
+
+/* Deletes lease id. Returns 0, -ENOENT when there is no such lease, or a -errno as for
+ * store_open(). Does not log above debug. */
+int store_delete_lease(struct store *s, uint64_t id);
+
+/* Deletes every lease with expires_ms ≤ now_ms, as one transaction. Returns the number deleted
+ * (capped at INT_MAX), or a -errno as for store_open(). Does not log above debug. */
+int store_delete_expired_leases(struct store *s, int64_t now_ms);
+
+/* Calls cb for every stored lease in id order (as unsigned numbers). A negative return from cb
+ * stops the iteration and is returned. Returns the number of callbacks made, -EBADMSG for a row
+ * that store_put_lease() would refuse, or another -errno as for store_open(). Does not log above
+ * debug. */
+int store_foreach_lease(struct store *s,
+                        int (*cb)(const struct store_lease *l, void *userdata),
+                        void *userdata);
 
 /* Housekeeping for idle moments (every few hours, say): lets SQLite refresh its query-planner
  * statistics (PRAGMA optimize), then copies the WAL into the database and truncates it

@@ -35,7 +35,7 @@ eq "small --mem allowed" "$?" 0
 inject '{"cpu":95}'
 hr ask encode --json > "$T/ask.json"
 eq "denied exits 75" "$?" 75
-check "json answer" jq -e '.allowed == false and .reasons == ["cpu_overload"] and .binding == "cpu"' "$T/ask.json"
+check "json answer" jq -e '.allowed == false and .reasons == ["cpu_overload","insufficient_data"] and .binding == "cpu"' "$T/ask.json"
 hr ask encode -q
 eq "quiet denied still exits 75" "$?" 75
 inject '{"cpu":20}'

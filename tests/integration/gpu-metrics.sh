@@ -41,7 +41,7 @@ eq "fits on gpu 1" "$STATUS" 200
 eq "chosen gpu" "$(jq .gpu <<<"$BODY")" 1
 http POST /v1/ask -d '{"task":"render","needs":{"vram_bytes":"40G"}}'
 eq "too big for any gpu" "$STATUS" 503
-eq "vram reason" "$(jq -c .reasons <<<"$BODY")" '["vram_overload"]'
+eq "vram reason" "$(jq -c .reasons <<<"$BODY")" '["vram_overload","insufficient_data"]'
 
 # Both GPUs busy: capfox's gpu_overload.
 sed -i 's/util=10/util=97/' "$HEADROOM_FAKE_NVML_SCRIPT"

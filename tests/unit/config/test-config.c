@@ -287,7 +287,31 @@ static void test_enums_and_learning(void **state)
                 "'a-very-long-level-name-that-does-not-fit' (valid: debug, info, warn, error)");
     parse_fails("learning:\n  model: invalid_model\n",
                 "test.yaml:2:10: learning.model: invalid value 'invalid_model' (valid: "
-                "moving_average, linear_regression)");
+                "ewls, moving_average, linear, linear_regression)");
+    parse_fails("learning:\n  lambda: 0.2\n",
+                "test.yaml:2:11: learning.lambda: must be between 0.5 and 1, got 0.2");
+    parse_fails("learning:\n  margin_factor: 0.9\n",
+                "test.yaml:2:18: learning.margin_factor: must be between 1 and 10, got 0.9");
+    parse_fails("admission:\n  lease_seconds: 0\n",
+                "test.yaml:2:18: admission.lease_seconds: must be between 1 and 86400, got 0");
+    parse_fails("admission:\n  reserve_on_ask_second: 5\n",
+                "test.yaml:2:3: unknown key 'reserve_on_ask_second' in admission; did you mean "
+                "'reserve_on_ask_seconds'?");
+    {
+        struct config lc;
+        char err[CONFIG_ERROR_MAX];
+        static const char doc[] = "learning:\n  model: linear_regression\n  lambda: 0.9\n"
+                                  "  min_observations: 3\nadmission:\n  reserve_on_ask_seconds: 30\n"
+                                  "  reserve_unknown: false\n";
+        assert_int_equal(config_parse_yaml(doc, strlen(doc), "test.yaml", &lc, err), 0);
+        assert_string_equal(lc.learning.model, "linear_regression");
+        assert_close(lc.learning.lambda, 0.9);
+        assert_int_equal(lc.learning.min_observations, 3);
+        assert_int_equal(lc.admission.reserve_on_ask_sec, 30);
+        assert_false(lc.admission.reserve_unknown);
+        assert_int_equal(lc.admission.lease_sec, 60);
+        assert_close(lc.learning.quantile, 0.95);
+    }
     parse_fails("learning:\n  observation_delay_sec: 0\n",
                 "test.yaml:2:26: learning.observation_delay_sec: must be between 1 and 3600, "
                 "got 0");
@@ -769,7 +793,6 @@ static void test_capfox_example(void **state)
         { 8, 3, "server.rate_limit" },
         { 13, 3, "server.profiling" },
         { 40, 3, "persistence.flush_interval_sec" },
-        { 47, 3, "learning.model" },
         { 50, 1, "decision" },
     };
     struct config c;
@@ -782,6 +805,8 @@ static void test_capfox_example(void **state)
     assert_string_equal(c.persistence.data_dir, "/var/lib/capfox");
     assert_string_equal(c.logging.format, "json");
     assert_int_equal(c.learning.observation_delay_sec, 5);
+    /* capfox ignored its learning.model; headroom uses it. */
+    assert_string_equal(c.learning.model, "moving_average");
     assert_false(c.debug.enabled);
 
     assert_int_equal(c.n_warnings, ELEMENTSOF(expected));
@@ -1054,7 +1079,7 @@ static void test_json(void **state)
     assert_string_equal(json_string_value(json_array_get(paths, 2)), "/srv/$weird \"dir\"");
     assert_true(json_is_false(json_object_get(json_object_get(j, "monitoring"), "gpu")));
     assert_null(json_object_get(j, "decision"));
-    assert_int_equal(json_object_size(j), 8);
+    assert_int_equal(json_object_size(j), 9);
 
     char *s = json_dumps(j, JSON_COMPACT);
     assert_non_null(s);

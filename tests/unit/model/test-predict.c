@@ -603,9 +603,14 @@ static void test_ewls_shrinkage(void **state)
     r = predict_ok(&p, 10, NAN);
     assert_close(r.upper, 40, 0);
 
-    /* Shrinking works both ways, and fades with n. */
+    /* Shrinking only raises: a smaller prior lowers nothing, with or without a peak in the
+     * bucket (c = 100 has none: the line alone says 40). */
     r = predict_ok(&p, 10, 0);
-    assert_close(r.upper, 40.0 / 6, 1e-12);
+    assert_close(r.upper, 40, 0);
+    r = predict_ok(&p, 100, 0);
+    assert_close(r.upper, 40, 0);
+    assert_false(r.has_peak);
+    /* And it fades with n. */
     for (int i = 0; i < 4; i++)
         observe_ok(&p, 10, 40);
     r = predict_ok(&p, 10, 100);
@@ -629,7 +634,9 @@ static void test_ewls_margin_factor(void **state)
     init_model(&p, PREDICT_MODEL_EWLS, &pp);
     observe_ok(&p, 10, 40);
     assert_close(predict_ok(&p, 10, NAN).upper, 44, 1e-12);
-    assert_close(predict_ok(&p, 10, 100).upper, (44 + 500.0) / 6, 1e-12);
+    /* The factor applies last, to the shrunk value or the peak floor, whichever is higher. */
+    assert_close(predict_ok(&p, 10, 100).upper, (40 + 500.0) / 6 * 1.1, 1e-12);
+    assert_close(predict_ok(&p, 10, 0).upper, 44, 1e-12);
 }
 
 static void test_ewls_confidence(void **state)

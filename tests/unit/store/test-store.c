@@ -94,6 +94,11 @@ obs(const char *task, int64_t started_ms, double cpu, double mem, double gpu, do
         .gpu_delta_pct = gpu,
         .vram_delta_pct = vram,
         .disk_written_bytes = 0,
+        .declared_cpu_pct = NAN,
+        .declared_mem_pct = NAN,
+        .declared_gpu_pct = NAN,
+        .declared_vram_pct = NAN,
+        .duration_ms = STORE_DURATION_UNKNOWN,
     };
 
     /* Copied, not formatted: the caller may pass a name that fills the array exactly. */
@@ -111,7 +116,7 @@ static void add(struct store *s,
 {
     struct observation o = obs(task, started_ms, cpu, mem, gpu, vram);
 
-    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES), 0);
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), 0);
 }
 
 static uint64_t count_obs(struct store *s, const char *task)
@@ -196,7 +201,7 @@ static void test_open_creates_schema(void **state)
 
     assert_int_equal(store_get_schema_version(s, &version), 0);
     assert_int_equal(version, STORE_SCHEMA_VERSION);
-    assert_int_equal(version, 1);
+    assert_int_equal(version, 2);
 
     /* The creation time is recorded once, in milliseconds. */
     assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
@@ -212,11 +217,11 @@ static void test_open_creates_schema(void **state)
     s = store_free(s);
     assert_null(s);
 
-    /* On disk: WAL recorded in the header (read and write versions 2), user_version 1. */
+    /* On disk: WAL recorded in the header (read and write versions 2), user_version 2. */
     assert_int_equal(read_at(f->db, 18, mode, sizeof(mode)), 0);
     assert_int_equal(mode[0], 2);
     assert_int_equal(mode[1], 2);
-    assert_int_equal(header_user_version(f->db), 1);
+    assert_int_equal(header_user_version(f->db), 2);
 
     /* Reopening runs no migration again: created_ms is unchanged. */
     assert_int_equal(store_open(f->db, &s), 0);
@@ -396,7 +401,7 @@ static void test_ring_bound(void **state)
     for (int i = 0; i < 12; i++) {
         struct observation o = obs("ring", i, 1, 1, 1, 1);
 
-        assert_int_equal(store_add_observation(s, &o, 5, MAXTYPES), 0);
+        assert_int_equal(store_add_observation(s, &o, 5, MAXTYPES, NULL), 0);
         assert_int_equal(count_obs(s, "ring"), MIN(i + 1, 5));
     }
 
@@ -416,7 +421,7 @@ static void test_ring_bound(void **state)
     {
         struct observation o = obs("ring", 12, 1, 1, 1, 1);
 
-        assert_int_equal(store_add_observation(s, &o, 2, MAXTYPES), 0);
+        assert_int_equal(store_add_observation(s, &o, 2, MAXTYPES, NULL), 0);
     }
     assert_int_equal(count_obs(s, "ring"), 2);
     c = (struct collected){};
@@ -434,12 +439,12 @@ static void test_max_task_types(void **state)
 
     assert_int_equal(store_open(f->db, &s), 0);
     o = obs("a", 1, 1, 1, 1, 1);
-    assert_int_equal(store_add_observation(s, &o, KEEP, 2), 0);
+    assert_int_equal(store_add_observation(s, &o, KEEP, 2, NULL), 0);
     o = obs("b", 2, 1, 1, 1, 1);
-    assert_int_equal(store_add_observation(s, &o, KEEP, 2), 0);
+    assert_int_equal(store_add_observation(s, &o, KEEP, 2, NULL), 0);
 
     o = obs("c", 3, 1, 1, 1, 1);
-    assert_int_equal(store_add_observation(s, &o, KEEP, 2), -ENOSPC);
+    assert_int_equal(store_add_observation(s, &o, KEEP, 2, NULL), -ENOSPC);
     assert_non_null(strstr(store_last_error(s), "task types"));
     assert_int_equal(store_get_task_stats(s, "c", &st), -ENOENT);
     assert_int_equal(count_obs(s, NULL), 2);
@@ -447,11 +452,11 @@ static void test_max_task_types(void **state)
 
     /* Known types are still accepted at the limit, and a larger limit admits the new one. */
     o = obs("a", 4, 1, 1, 1, 1);
-    assert_int_equal(store_add_observation(s, &o, KEEP, 2), 0);
+    assert_int_equal(store_add_observation(s, &o, KEEP, 2, NULL), 0);
     assert_int_equal(store_get_task_stats(s, "a", &st), 0);
     assert_int_equal(st.count, 2);
     o = obs("c", 5, 1, 1, 1, 1);
-    assert_int_equal(store_add_observation(s, &o, KEEP, 3), 0);
+    assert_int_equal(store_add_observation(s, &o, KEEP, 3, NULL), 0);
     assert_int_equal(count_obs(s, NULL), 4);
 }
 
@@ -468,13 +473,13 @@ static void test_invalid_input(void **state)
 
     /* Empty name. */
     o = obs("", 1, 1, 1, 1, 1);
-    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES), -EINVAL);
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
     assert_string_equal(store_last_error(s), "invalid task name");
 
     /* 129 bytes: the array is full and has no NUL. */
     o = obs("x", 1, 1, 1, 1, 1);
     memset(o.task, 'a', sizeof(o.task));
-    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES), -EINVAL);
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
     memset(long_name, 'a', TASK_NAME_MAX + 1);
     long_name[TASK_NAME_MAX + 1] = '\0';
     assert_int_equal(store_get_task_stats(s, long_name, &st), -EINVAL);
@@ -482,39 +487,55 @@ static void test_invalid_input(void **state)
 
     /* Control characters and DEL. */
     o = obs("a\tb", 1, 1, 1, 1, 1);
-    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES), -EINVAL);
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
     o = obs("a\nb", 1, 1, 1, 1, 1);
-    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES), -EINVAL);
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
     o = obs("a\x7f", 1, 1, 1, 1, 1);
-    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES), -EINVAL);
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
     assert_int_equal(store_get_task_stats(s, "", &st), -EINVAL);
 
     /* Other fields. */
     o = obs("ok", 1, 1, 1, 1, 1);
     o.complexity = NAN;
-    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES), -EINVAL);
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
     o = obs("ok", 1, 1, 1, 1, 1);
     o.complexity = INFINITY;
-    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES), -EINVAL);
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
     o = obs("ok", 1, 1, -INFINITY, 1, 1);
-    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES), -EINVAL);
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
     o = obs("ok", 1, 1, 1, 1, 1);
     o.window_ms = -1;
-    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES), -EINVAL);
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
     o = obs("ok", INT64_MAX, 1, 1, 1, 1);
-    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES), -EINVAL);
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
     o = obs("ok", 1, 1, 1, 1, 1);
     o.disk_written_bytes = (uint64_t) INT64_MAX + 1;
-    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES), -EINVAL);
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
     o = obs("ok", 1, 1, 1, 1, 1);
     (void) snprintf(o.source, sizeof(o.source), "Bad!");
-    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES), -EINVAL);
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
     o = obs("ok", 1, 1, 1, 1, 1);
     memset(o.source, 'a', sizeof(o.source));
-    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES), -EINVAL);
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
     o = obs("ok", 1, 1, 1, 1, 1);
-    assert_int_equal(store_add_observation(s, &o, 0, MAXTYPES), -EINVAL);
-    assert_int_equal(store_add_observation(s, &o, KEEP, 0), -EINVAL);
+    o.declared_mem_pct = -1;
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
+    o = obs("ok", 1, 1, 1, 1, 1);
+    o.declared_gpu_pct = INFINITY;
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
+    o = obs("ok", 1, 1, 1, 1, 1);
+    o.duration_ms = -2;
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
+    o = obs("ok", 1, 1, 1, 1, 1);
+    o.weight = 1.5;
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
+    o.weight = -0.5;
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
+    o.weight = NAN;
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
+    o = obs("ok", 1, 1, 1, 1, 1);
+    assert_int_equal(store_add_observation(s, &o, 0, MAXTYPES, NULL), -EINVAL);
+    assert_int_equal(store_add_observation(s, &o, KEEP, 0, NULL), -EINVAL);
 
     /* Nothing of the above was stored. */
     assert_int_equal(count_obs(s, NULL), 0);
@@ -524,11 +545,11 @@ static void test_invalid_input(void **state)
     memset(long_name, 'b', TASK_NAME_MAX);
     long_name[TASK_NAME_MAX] = '\0';
     o = obs(long_name, 1, 1, 1, 1, 1);
-    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES), 0);
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), 0);
     assert_int_equal(store_get_task_stats(s, long_name, &st), 0);
     assert_string_equal(st.task, long_name);
     o = obs("r\xc3\xa9sum\xc3\xa9 build", 1, 1, 1, 1, 1);
-    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES), 0);
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), 0);
     assert_int_equal(count_obs(s, NULL), 2);
 }
 
@@ -552,7 +573,11 @@ static void test_observation_round_trip(void **state)
     in.disk_written_bytes = 123456789012;
     in.overlapped = true;
     (void) snprintf(in.source, sizeof(in.source), "run");
-    assert_int_equal(store_add_observation(s, &in, KEEP, MAXTYPES), 0);
+    in.declared_cpu_pct = 25;
+    in.declared_vram_pct = 0; /* A declaration of zero is a declaration. */
+    in.duration_ms = 61000;
+    in.weight = 0.25;
+    assert_int_equal(store_add_observation(s, &in, KEEP, MAXTYPES, NULL), 0);
 
     memset(&out, 0, sizeof(out));
     assert_int_equal(store_foreach_observation(s, "gpu-job", 1, record_one, &out), 1);
@@ -567,16 +592,26 @@ static void test_observation_round_trip(void **state)
     assert_int_equal(out.disk_written_bytes, 123456789012);
     assert_true(out.overlapped);
     assert_string_equal(out.source, "run");
+    assert_double_exact(out.declared_cpu_pct, 25);
+    assert_true(isnan(out.declared_mem_pct));
+    assert_true(isnan(out.declared_gpu_pct));
+    assert_double_exact(out.declared_vram_pct, 0);
+    assert_int_equal(out.duration_ms, 61000);
+    assert_double_exact(out.weight, 0.25);
 
     /* Defaults: an empty source is "notify"; an unknown byte count stays unknown. */
     in = obs("gpu-job", 1700000010000, 1, 1, 1, 1);
     in.disk_written_bytes = STORE_BYTES_UNKNOWN;
-    assert_int_equal(store_add_observation(s, &in, KEEP, MAXTYPES), 0);
+    assert_int_equal(store_add_observation(s, &in, KEEP, MAXTYPES, NULL), 0);
     assert_int_equal(store_foreach_observation(s, NULL, 1, record_one, &out), 1);
     assert_int_equal(out.started_ms, 1700000010000);
     assert_string_equal(out.source, STORE_SOURCE_DEFAULT);
     assert_int_equal(out.disk_written_bytes, STORE_BYTES_UNKNOWN);
     assert_false(out.overlapped);
+    /* A zero weight is stored as 1; an unknown duration stays unknown. */
+    assert_double_exact(out.weight, 1);
+    assert_int_equal(out.duration_ms, STORE_DURATION_UNKNOWN);
+    assert_true(isnan(out.declared_cpu_pct));
 }
 
 static void test_not_a_database(void **state)
@@ -639,12 +674,12 @@ static void test_migrate_from_v0(void **state)
 
     assert_int_equal(store_open(f->db, &s), 0);
     assert_int_equal(store_get_schema_version(s, &version), 0);
-    assert_int_equal(version, 1);
+    assert_int_equal(version, 2);
     assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
     add(s, "after-migration", 1, 1, 2, 3, 4);
     assert_int_equal(count_obs(s, NULL), 1);
     s = store_free(s);
-    assert_int_equal(header_user_version(f->db), 1);
+    assert_int_equal(header_user_version(f->db), 2);
 }
 
 enum child_end {
@@ -667,7 +702,7 @@ _noreturn_ static void child_insert(const char *path, enum child_end end)
     for (int i = 0; i < DURABLE_N; i++) {
         struct observation o = obs(i % 2 ? "odd" : "even", i, i, 1, 1, 1);
 
-        if (store_add_observation(s, &o, KEEP, MAXTYPES) < 0)
+        if (store_add_observation(s, &o, KEEP, MAXTYPES, NULL) < 0)
             _exit(11);
     }
     if (end == CHILD_KILL)
@@ -875,9 +910,9 @@ static void test_failed_write_rolls_back(void **state)
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
 
     o = obs("t", 2, 20, 20, 20, 20);
-    r = store_add_observation(s, &o, KEEP, MAXTYPES);
+    r = store_add_observation(s, &o, KEEP, MAXTYPES, NULL);
     o = obs("new-task", 3, 20, 20, 20, 20);
-    r2 = store_add_observation(s, &o, KEEP, MAXTYPES);
+    r2 = store_add_observation(s, &o, KEEP, MAXTYPES, NULL);
 
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
     assert_true(signal(SIGXFSZ, SIG_DFL) != SIG_ERR);

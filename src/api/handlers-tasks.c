@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT */
+/* Supervised tasks: the start/usage/end interface that `headroom run` and background jobs report
+ * through, so the learning gets exact per-task figures instead of machine-wide deltas.
+ *
+ *   GET  /v1/tasks                running supervised tasks
+ *   POST /v1/tasks                a task starts   {task, complexity, pid, lease, needs, expected_seconds}
+ *   POST /v1/tasks/ID/usage       its use now     {rss_bytes, cpu_pct, gpu_pct, vram_bytes}
+ *   POST /v1/tasks/ID/end         it ended        {duration_sec, cpu_sec, peak_rss_bytes, peak_vram_bytes,
+ *                                                  gpu_pct, io_write_bytes, exit_code} */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api-internal.h"
+
+#define TASKS_PREFIX   "/v1/tasks/"
+#define COMPLEXITY_MAX 1e15
+#define SECONDS_MAX    (86400.0 * 366 * 10)
+#define BYTES_MAX      9.2e18
+
+static void format_task_id(char buf[static API_LEASE_ID_MAX], uint64_t id)
+{
+    (void) snprintf(buf, API_LEASE_ID_MAX, "t-%016llx", (unsigned long long) id);
+}
+
+static int parse_task_id(const char *s, size_t len, uint64_t *ret)
+{
+    char tmp[API_LEASE_ID_MAX];
+
+    if (len != 18 || strncmp(s, "t-", 2) != 0)
+        return -EINVAL;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    tmp[0] = 'l';
+    return api_parse_lease_id(tmp, ret);
+}
+
+static json_t *use_json(const double v[_LEARN_RESOURCE_MAX])
+{
+    json_t *o = json_object();
+    for (int r = 0; o && r < _LEARN_RESOURCE_MAX; r++)
+        if (!isnan(v[r]))
+            (void) json_object_set_new(o, learn_resource_to_string((enum learn_resource) r), json_number(v[r]));
+    return o;
+}
+
+static json_t *task_json(const struct api_task *t)
+{
+    char id[API_LEASE_ID_MAX], lease[API_LEASE_ID_MAX], ts[64], te[64];
+
+    format_task_id(id, t->id);
+    if (t->lease_id)
+        api_format_lease_id(lease, t->lease_id);
+    usec_t now = now_usec(CLOCK_MONOTONIC), now_real = now_usec(CLOCK_REALTIME);
+    json_t *end = json_null();
+    if (t->expected_end_usec) {
+        usec_t left = t->expected_end_usec > now ? t->expected_end_usec - now : 0;
+        end = json_string(format_rfc3339(te, sizeof(te), now_real + left));
+    }
+    return json_pack("{s:s, s:s, s:o, s:I, s:o, s:s, s:o, s:o, s:o}", "id", id, "task", t->task, "complexity",
+                     json_number(t->complexity), "pid", (json_int_t) t->pid, "lease",
+                     t->lease_id ? json_string(lease) : json_null(), "started_at",
+                     format_rfc3339(ts, sizeof(ts), t->started_real_usec), "expected_end_at", end, "use",
+                     use_json(t->use), "peak", use_json(t->peak));
+}
+
+static void tasks_list(struct api *a, struct http_response *resp)
+{
+    json_t *arr = json_array();
+    for (unsigned i = 0; arr && i < a->n_tasks; i++)
+        (void) json_array_append_new(arr, task_json(&a->tasks[i]));
+    reply_json(resp, 200, json_pack("{s:o}", "tasks", arr ? arr : json_array()));
+}
+
+static int reject_unknown(json_t *body, const char *const *known, size_t n, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(body, key, v) {
+        bool ok = false;
+        for (size_t i = 0; i < n; i++)
+            ok = ok || strcmp(key, known[i]) == 0;
+        if (!ok) {
+            (void) snprintf(err, errlen, "unknown field '%.64s'", key);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int get_bytes(json_t *obj, const char *key, uint64_t *ret, char *err, size_t errlen)
+{
+    double v = NAN;
+    int r = get_number(obj, key, BYTES_MAX, &v, err, errlen);
+    if (r >= 0 && !isnan(v))
+        *ret = (uint64_t) llround(v);
+    return r;
+}
+
+static int object_body(const struct http_request *req, json_t **ret, char *err, size_t errlen)
+{
+    int r = parse_body(req, ret, err, errlen);
+    if (r == -ENODATA) {
+        *ret = json_object();
+        return *ret ? 0 : -ENOMEM;
+    }
+    if (r >= 0 && !json_is_object(*ret)) {
+        (void) snprintf(err, errlen, "expected a JSON object");
+        return -EINVAL;
+    }
+    return r;
+}
+
+static void task_start(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+    static const char *const known[] = { "task", "complexity", "pid", "lease", "needs", "expected_seconds" };
+    _cleanup_json_ json_t *body = NULL;
+    struct api_task t = { 0 }, got;
+    const char *task = NULL;
+    double pid = 0, expected = 0;
+    char err[256];
+
+    int r = object_body(req, &body, err, sizeof(err));
+    if (r >= 0)
+        r = reject_unknown(body, known, ELEMENTSOF(known), err, sizeof(err));
+    if (r >= 0) {
+        r = get_task(body, true, &task, err, sizeof(err));
+        if (r == -ENOENT)
+            (void) snprintf(err, sizeof(err), "task is required");
+    }
+    if (r >= 0)
+        r = get_number(body, "complexity", COMPLEXITY_MAX, &t.complexity, err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "pid", 4194304, &pid, err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "expected_seconds", SECONDS_MAX, &expected, err, sizeof(err));
+    if (r >= 0)
+        r = api_parse_needs(json_object_get(body, "needs"), &t.declared, err, sizeof(err));
+    json_t *lv = r >= 0 ? json_object_get(body, "lease") : NULL;
+    if (lv && !json_is_null(lv) && (!json_is_string(lv) || api_parse_lease_id(json_string_value(lv), &t.lease_id) < 0)) {
+        (void) snprintf(err, sizeof(err), "lease must be a lease id such as \"l-0123456789abcdef\"");
+        r = -EINVAL;
+    }
+    if (r < 0) {
+        a->counters.bad_requests_total++;
+        reply_error(resp, 400, "invalid request body: %s", err);
+        return;
+    }
+    (void) snprintf(t.task, sizeof(t.task), "%s", task);
+    t.pid = (int64_t) pid;
+    if (expected > 0)
+        t.expected_end_usec = usec_add(now_usec(CLOCK_MONOTONIC), (usec_t) llround(expected * 1e6));
+
+    a->hooks.leases_expire(a->hooks.userdata);
+    r = a->hooks.task_start(a->hooks.userdata, &t, &got);
+    if (r == -ENOENT) {
+        reply_error(resp, 404, "no such lease (released or expired)");
+        return;
+    }
+    if (r == -EBUSY) {
+        reply_error(resp, 409, "the lease is held by another task");
+        return;
+    }
+    if (r == -ENOSPC) {
+        reply_error(resp, 503, "too many supervised tasks are running");
+        return;
+    }
+    if (r < 0) {
+        reply_error(resp, 500, "cannot start the task: %s", strerror(-r));
+        return;
+    }
+    reply_json(resp, 201, task_json(&got));
+}
+
+static void task_usage(struct api *a, uint64_t id, const struct http_request *req, struct http_response *resp)
+{
+    static const char *const known[] = { "rss_bytes", "cpu_pct", "gpu_pct", "vram_bytes", "vram_total_bytes" };
+    _cleanup_json_ json_t *body = NULL;
+    double use[_LEARN_RESOURCE_MAX] = { NAN, NAN, NAN, NAN }, rss = NAN, vram = NAN, vram_total = NAN;
+    char err[256];
+
+    int r = object_body(req, &body, err, sizeof(err));
+    if (r >= 0)
+        r = reject_unknown(body, known, ELEMENTSOF(known), err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "cpu_pct", 100000, &use[LEARN_CPU], err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "gpu_pct", 100000, &use[LEARN_GPU], err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "rss_bytes", BYTES_MAX, &rss, err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "vram_bytes", BYTES_MAX, &vram, err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "vram_total_bytes", BYTES_MAX, &vram_total, err, sizeof(err));
+    if (r < 0) {
+        a->counters.bad_requests_total++;
+        reply_error(resp, 400, "invalid request body: %s", err);
+        return;
+    }
+    /* Bytes become percentage points of the machine, the unit everything is learnt in. */
+    if (!isnan(rss) && a->view->mem_total_bytes > 0)
+        use[LEARN_MEMORY] = 100.0 * rss / (double) a->view->mem_total_bytes;
+    if (!isnan(vram) && vram_total > 0)
+        use[LEARN_VRAM] = 100.0 * vram / vram_total;
+    r = a->hooks.task_usage(a->hooks.userdata, id, use);
+    if (r < 0) {
+        reply_error(resp, 404, "no such task");
+        return;
+    }
+    reply_json(resp, 200, json_pack("{s:b}", "updated", 1));
+}
+
+static void task_end(struct api *a, uint64_t id, const struct http_request *req, struct http_response *resp)
+{
+    static const char *const known[] = { "duration_sec",    "cpu_sec", "peak_rss_bytes", "peak_vram_bytes",
+                                         "vram_total_bytes", "gpu_pct", "io_write_bytes", "exit_code" };
+    _cleanup_json_ json_t *body = NULL;
+    struct api_task_end e = { .duration_sec = NAN, .cpu_sec = NAN, .gpu_pct = NAN,
+                              .peak_rss_bytes = API_BYTES_UNKNOWN, .peak_vram_bytes = API_BYTES_UNKNOWN,
+                              .io_write_bytes = API_BYTES_UNKNOWN, .exit_code = -1 };
+    double exit_code = -1, vram_total = NAN;
+    char err[256];
+
+    int r = object_body(req, &body, err, sizeof(err));
+    if (r >= 0)
+        r = reject_unknown(body, known, ELEMENTSOF(known), err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "duration_sec", SECONDS_MAX, &e.duration_sec, err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "cpu_sec", SECONDS_MAX * 4096, &e.cpu_sec, err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "gpu_pct", 100, &e.gpu_pct, err, sizeof(err));
+    if (r >= 0)
+        r = get_bytes(body, "peak_rss_bytes", &e.peak_rss_bytes, err, sizeof(err));
+    if (r >= 0)
+        r = get_bytes(body, "peak_vram_bytes", &e.peak_vram_bytes, err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "vram_total_bytes", BYTES_MAX, &vram_total, err, sizeof(err));
+    if (r >= 0)
+        r = get_bytes(body, "io_write_bytes", &e.io_write_bytes, err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "exit_code", 255, &exit_code, err, sizeof(err));
+    if (r < 0) {
+        a->counters.bad_requests_total++;
+        reply_error(resp, 400, "invalid request body: %s", err);
+        return;
+    }
+    e.exit_code = (int) exit_code;
+    e.vram_total_bytes = isnan(vram_total) ? 0 : (uint64_t) llround(vram_total);
+    r = a->hooks.task_end(a->hooks.userdata, id, &e);
+    if (r == -ENOENT) {
+        reply_error(resp, 404, "no such task");
+        return;
+    }
+    if (r < 0) {
+        reply_error(resp, 500, "the task ended but its figures could not be stored: %s", strerror(-r));
+        return;
+    }
+    reply_json(resp, 200, json_pack("{s:b}", "ended", 1));
+}
+
+void handle_v1_tasks(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+    if (req->method == HTTP_POST)
+        task_start(a, req, resp);
+    else
+        tasks_list(a, resp);
+}
+
+void handle_v1_task(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+    const char *s = req->path + strlen(TASKS_PREFIX);
+    const char *slash = strchr(s, '/');
+    uint64_t id;
+
+    if (!slash || parse_task_id(s, (size_t) (slash - s), &id) < 0) {
+        reply_error(resp, 404, "no such task");
+        return;
+    }
+    if (strcmp(slash, "/usage") == 0)
+        task_usage(a, id, req, resp);
+    else if (strcmp(slash, "/end") == 0)
+        task_end(a, id, req, resp);
+    else
+        reply_error(resp, 404, "no such endpoint (POST %sID/usage or %sID/end)", TASKS_PREFIX, TASKS_PREFIX);
+}

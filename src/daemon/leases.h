@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The daemon's lease table (src/model/lease.h) with its persistence. */
+
+#include "model/lease.h"
+
+struct daemon;
+
+/* Allocates the table and restores the unexpired leases of the store. Returns 0 or a -errno. */
+int leases_start(struct daemon *d);
+void leases_stop(struct daemon *d);
+
+/* Drops leases past their deadline (from the store too) and updates view.reserved. */
+void leases_expire(struct daemon *d, usec_t now);
+
+/* A new unattached lease holding reserve. 0, -ENOSPC when the table is full. The lease is in the
+ * store when this returns (or a warning said it could not be). */
+int leases_add(struct daemon *d, const char *task, double complexity, const struct decide_need *reserve,
+               const struct decide_need *declared, usec_t ttl_usec, struct lease *ret);
+
+/* Removes lease id from the table and the store. 0 or -ENOENT. */
+int leases_release(struct daemon *d, uint64_t id);
+
+/* The machine's use now as leases measure it (percentage points; GPU and VRAM as the mean over live
+ * GPUs, NaN without one). */
+void leases_use_now(const struct daemon *d, double ret[_LEARN_RESOURCE_MAX]);
+
+/* Each tick: notify-attached leases follow what the machine shows above their baseline. */
+void leases_tick(struct daemon *d);
+
+/* Recomputes view.reserved from the table. */
+void leases_sync_api(struct daemon *d);
+
+/* The largest VRAM among the GPUs (to convert reserves held in bytes); 0 without GPUs. */
+uint64_t leases_vram_total(const struct daemon *d);

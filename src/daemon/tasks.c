@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* Supervised tasks (headroom run, background jobs): start, usage and end as they report them. A
+ * task's own figures are exact, so they feed the learning at full weight and shrink its lease
+ * without guessing from the machine. */
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "basic/log.h"
+#include "basic/macro.h"
+#include "daemon/daemon.h"
+#include "daemon/learn.h"
+#include "daemon/leases.h"
+#include "daemon/tasks.h"
+
+static bool need_empty(const struct decide_need *n)
+{
+    return !(n->cpu_pct > 0 || n->mem_pct > 0 || n->mem_bytes > 0 || n->gpu_pct > 0 || n->vram_pct > 0 ||
+             n->vram_bytes > 0 || n->disk_bytes > 0);
+}
+
+static struct api_task *find(struct daemon *d, uint64_t id)
+{
+    for (unsigned i = 0; i < d->n_tasks; i++)
+        if (d->tasks[i].id == id)
+            return &d->tasks[i];
+    return NULL;
+}
+
+int tasks_start(struct daemon *d, const struct api_task *t, struct api_task *ret)
+{
+    struct lease *l = NULL;
+
+    if (d->n_tasks >= DAEMON_TASKS_MAX)
+        return -ENOSPC;
+    if (t->lease_id) {
+        l = lease_table_find(&d->leases, t->lease_id);
+        if (!l)
+            return -ENOENT;
+        if (l->holder == LEASE_TASK)
+            return -EBUSY;
+    } else
+        /* As a notify does: a task that asked with its name and now starts takes that lease. */
+        l = lease_table_find_unattached(&d->leases, t->task);
+
+    struct api_task *n = &d->tasks[d->n_tasks];
+    *n = *t;
+    n->id = ++d->next_task_id;
+    n->started_usec = now_usec(CLOCK_MONOTONIC);
+    n->started_real_usec = now_usec(CLOCK_REALTIME);
+    n->lease_id = l ? l->id : 0;
+    for (int r = 0; r < _LEARN_RESOURCE_MAX; r++)
+        n->use[r] = n->peak[r] = NAN;
+    if (l) {
+        /* Its use is its own, reported from zero; the lease is held until the task ends. */
+        static const double zero[_LEARN_RESOURCE_MAX] = { 0 };
+        lease_attach(l, LEASE_TASK, n->id, zero, USEC_INFINITY, USEC_INFINITY);
+        if (need_empty(&n->declared))
+            n->declared = l->declared;
+    }
+    d->n_tasks++;
+    d->api.n_tasks = d->n_tasks;
+    *ret = *n;
+    return 0;
+}
+
+int tasks_usage(struct daemon *d, uint64_t id, const double use[_LEARN_RESOURCE_MAX])
+{
+    struct api_task *t = find(d, id);
+
+    if (!t)
+        return -ENOENT;
+    for (int r = 0; r < _LEARN_RESOURCE_MAX; r++) {
+        if (isnan(use[r]))
+            continue;
+        t->use[r] = use[r];
+        if (isnan(t->peak[r]) || use[r] > t->peak[r])
+            t->peak[r] = use[r];
+    }
+    struct lease *l = t->lease_id ? lease_table_find(&d->leases, t->lease_id) : NULL;
+    if (l) {
+        lease_observe(l, use, d->view.mem_total_bytes, leases_vram_total(d));
+        leases_sync_api(d);
+    }
+    return 0;
+}
+
+static double pct_or_nan(double part, double whole)
+{
+    return whole > 0 && !isnan(part) ? 100.0 * part / whole : NAN;
+}
+
+/* What a declared need is in the learnt units, for the declared-vs-observed statistics. */
+static void declared_pct(const struct daemon *d, const struct decide_need *n, double ret[_LEARN_RESOURCE_MAX])
+{
+    double mem = n->mem_pct + (n->mem_bytes ? pct_or_nan((double) n->mem_bytes, (double) d->view.mem_total_bytes) : 0);
+    double vram = n->vram_pct +
+                  (n->vram_bytes ? pct_or_nan((double) n->vram_bytes, (double) leases_vram_total(d)) : 0);
+
+    ret[LEARN_CPU] = n->cpu_pct > 0 ? n->cpu_pct : NAN;
+    ret[LEARN_MEMORY] = mem > 0 ? mem : NAN;
+    ret[LEARN_GPU] = n->gpu_pct > 0 ? n->gpu_pct : NAN;
+    ret[LEARN_VRAM] = vram > 0 ? vram : NAN;
+}
+
+void tasks_fill_declared(const struct daemon *d, const struct decide_need *n, struct observation *o)
+{
+    double v[_LEARN_RESOURCE_MAX];
+
+    declared_pct(d, n, v);
+    o->declared_cpu_pct = v[LEARN_CPU];
+    o->declared_mem_pct = v[LEARN_MEMORY];
+    o->declared_gpu_pct = v[LEARN_GPU];
+    o->declared_vram_pct = v[LEARN_VRAM];
+}
+
+int tasks_end(struct daemon *d, uint64_t id, const struct api_task_end *e)
+{
+    struct api_task *p = find(d, id);
+
+    if (!p)
+        return -ENOENT;
+    struct api_task t = *p;
+    *p = d->tasks[--d->n_tasks];
+    d->api.n_tasks = d->n_tasks;
+    if (t.lease_id)
+        (void) leases_release(d, t.lease_id);
+
+    /* A task that failed says nothing of what a successful run needs (a command not found would
+     * teach that the type costs nothing): only successes, or ends without an exit code, are
+     * learnt. */
+    if (e->exit_code > 0) {
+        log_debug("Task '%s' (t-%016llx) exited with %d: not learnt", t.task, (unsigned long long) t.id,
+                  e->exit_code);
+        return 0;
+    }
+
+    usec_t now_real = now_usec(CLOCK_REALTIME);
+    double duration = !isnan(e->duration_sec) ? e->duration_sec
+                                              : (double) (now_usec(CLOCK_MONOTONIC) - t.started_usec) / 1e6;
+    unsigned ncpu = MAX(d->raw.n_cpus, 1u);
+    struct observation o = {
+        .complexity = t.complexity,
+        .started_ms = (int64_t) (t.started_real_usec / USEC_PER_MSEC),
+        .window_ms = (int64_t) llround(duration * 1000),
+        .duration_ms = (int64_t) llround(duration * 1000),
+        /* Mean CPU over the run, in percent of the machine as everything else. */
+        .cpu_delta_pct = !isnan(e->cpu_sec) && duration > 0 ? 100.0 * e->cpu_sec / duration / ncpu : t.peak[LEARN_CPU],
+        .mem_delta_pct = e->peak_rss_bytes != API_BYTES_UNKNOWN
+                                 ? pct_or_nan((double) e->peak_rss_bytes, (double) d->view.mem_total_bytes)
+                                 : t.peak[LEARN_MEMORY],
+        .gpu_delta_pct = !isnan(e->gpu_pct) ? e->gpu_pct : t.peak[LEARN_GPU],
+        .vram_delta_pct = e->peak_vram_bytes != API_BYTES_UNKNOWN && e->vram_total_bytes > 0
+                                  ? pct_or_nan((double) e->peak_vram_bytes, (double) e->vram_total_bytes)
+                                  : t.peak[LEARN_VRAM],
+        .disk_written_bytes = e->io_write_bytes != API_BYTES_UNKNOWN ? e->io_write_bytes : STORE_BYTES_UNKNOWN,
+        .weight = 1,
+    };
+    (void) snprintf(o.task, sizeof(o.task), "%s", t.task);
+    (void) snprintf(o.source, sizeof(o.source), "run");
+    tasks_fill_declared(d, &t.declared, &o);
+    if (o.window_ms < 0 || o.started_ms > (int64_t) (now_real / USEC_PER_MSEC))
+        o.window_ms = 0;
+
+    int r = learn_observation(d, &o);
+    if (r < 0) {
+        d->api.counters.observations_failed_total++;
+        log_warning_errno(r, "Failed to learn the end of task '%s': %s", t.task,
+                          r == -EINVAL ? "invalid figures" : store_last_error(d->store));
+        return r;
+    }
+    d->api.counters.observations_total++;
+    return 0;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Supervised tasks as they report themselves: the hooks behind /v1/tasks. */
+
+#include "api/api.h"
+#include "store/store.h"
+
+struct daemon;
+
+/* See struct api_hooks.task_start/task_usage/task_end. */
+int tasks_start(struct daemon *d, const struct api_task *t, struct api_task *ret);
+int tasks_usage(struct daemon *d, uint64_t id, const double use[_LEARN_RESOURCE_MAX]);
+int tasks_end(struct daemon *d, uint64_t id, const struct api_task_end *e);
+
+/* Sets o's declared_* fields (percentage points, NaN for nothing declared) from a need. */
+void tasks_fill_declared(const struct daemon *d, const struct decide_need *n, struct observation *o);
