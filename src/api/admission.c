@@ -199,10 +199,11 @@ json_t *api_lease_json(const struct lease *l)
         if (!isnan(l->reached[r]))
             (void) json_object_set_new(reached, learn_resource_to_string((enum learn_resource) r),
                                        json_number(l->reached[r]));
-    return json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "id", id, "task",
+    return json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o}", "id", id, "task",
                      l->task[0] ? json_string(l->task) : json_null(), "holder", lease_holder_to_string(l->holder),
                      "needs", api_need_json(&l->reserve), "remaining", api_need_json(&l->remaining), "reached",
-                     reached ? reached : json_object(), "expires_at",
+                     reached ? reached : json_object(), "gpu",
+                     l->gpu_index >= 0 ? json_integer(l->gpu_index) : json_null(), "expires_at",
                      l->expires_usec == USEC_INFINITY ? json_null()
                                                       : json_string(format_rfc3339(ts, sizeof(ts),
                                                                                    l->expires_real_usec)));

@@ -90,9 +90,10 @@ struct api_hooks {
     void (*inject_clear)(void *userdata);
     /* Drops expired leases (and updates view->reserved). */
     void (*leases_expire)(void *userdata);
-    /* Creates a lease holding plan->reserve for ttl_usec. 0, -ENOSPC when the table is full. */
+    /* Creates a lease holding plan->reserve for ttl_usec, its GPU part on GPU gpu_index (-1:
+     * none). 0, -ENOSPC when the table is full. */
     int (*lease_add)(void *userdata, const char *task, double complexity, const struct admit_plan *plan,
-                     const struct decide_need *declared, usec_t ttl_usec, struct lease *ret);
+                     const struct decide_need *declared, int gpu_index, usec_t ttl_usec, struct lease *ret);
     /* Releases lease id. 0, -ENOENT when there is none (expired or never existed). */
     int (*lease_release)(void *userdata, uint64_t id);
     /* The learnt models of task: 0 with *ret valid until the next hook call, -ENOENT when the

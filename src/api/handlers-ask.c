@@ -49,7 +49,8 @@ static bool admission_failed(struct api *a, int r, struct http_response *resp, b
 static int ask_reserve(struct api *a, const char *task, double complexity, const struct api_admission *ad,
                        const struct decide_need *declared, usec_t ttl_usec, struct lease *ret)
 {
-    return a->hooks.lease_add(a->hooks.userdata, task, complexity, &ad->plan, declared, ttl_usec, ret);
+    return a->hooks.lease_add(a->hooks.userdata, task, complexity, &ad->plan, declared, ad->decision.gpu_choice,
+                              ttl_usec, ret);
 }
 
 /* capfox's "resources": percent of CPU, memory, GPU and VRAM. capfox declared them as integers and
@@ -316,7 +317,7 @@ void handle_v1_ask(struct api *a, const struct http_request *req, struct http_re
     if (d->allowed && reserve) {
         struct lease l;
         char ts[64], id[API_LEASE_ID_MAX];
-        r = a->hooks.lease_add(a->hooks.userdata, task, complexity, &ad.plan, &need,
+        r = a->hooks.lease_add(a->hooks.userdata, task, complexity, &ad.plan, &need, d->gpu_choice,
                                (usec_t) llround(lease_seconds * 1e6), &l);
         if (r < 0) {
             a->counters.asks_allowed_total--;

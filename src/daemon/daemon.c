@@ -124,6 +124,7 @@ static void build_view(struct daemon *d)
         };
     }
     lease_table_sum(&d->leases, &v->reserved);
+    lease_table_apply_gpus(&d->leases, v);
     v->n_disks = MIN(s->n_disks, (unsigned) DECIDE_DISKS_MAX);
     for (unsigned i = 0; i < v->n_disks; i++)
         v->disks[i] = (struct decide_disk) {
@@ -340,9 +341,9 @@ static void hook_leases_expire(void *userdata)
 }
 
 static int hook_lease_add(void *userdata, const char *task, double complexity, const struct admit_plan *plan,
-                          const struct decide_need *declared, usec_t ttl_usec, struct lease *ret)
+                          const struct decide_need *declared, int gpu_index, usec_t ttl_usec, struct lease *ret)
 {
-    return leases_add(userdata, task, complexity, &plan->reserve, declared, ttl_usec, ret);
+    return leases_add(userdata, task, complexity, &plan->reserve, declared, gpu_index, ttl_usec, ret);
 }
 
 static int hook_lease_release(void *userdata, uint64_t id)

@@ -29,7 +29,7 @@ static void to_store(const struct lease *l, usec_t now_real, struct store_lease 
         .mem_bytes = l->reserve.mem_bytes,
         .vram_bytes = l->reserve.vram_bytes,
         .disk_bytes = l->reserve.disk_bytes,
-        .gpu_index = -1,
+        .gpu_index = l->gpu_index,
         .created_ms = ms_of(now_real),
         .expires_ms = ms_of(l->expires_usec == USEC_INFINITY ? USEC_INFINITY : l->expires_real_usec),
     };
@@ -61,7 +61,12 @@ static void unpersist(struct daemon *d, uint64_t id)
 
 void leases_sync_api(struct daemon *d)
 {
+    for (unsigned i = 0; i < d->view.n_gpus; i++) {
+        d->view.gpus[i].reserved_util_pct = 0;
+        d->view.gpus[i].reserved_vram_bytes = 0;
+    }
     lease_table_sum(&d->leases, &d->view.reserved);
+    lease_table_apply_gpus(&d->leases, &d->view);
 }
 
 void leases_expire(struct daemon *d, usec_t now)
@@ -84,12 +89,15 @@ void leases_expire(struct daemon *d, usec_t now)
 }
 
 int leases_add(struct daemon *d, const char *task, double complexity, const struct decide_need *reserve,
-               const struct decide_need *declared, usec_t ttl_usec, struct lease *ret)
+               const struct decide_need *declared, int gpu_index, usec_t ttl_usec, struct lease *ret)
 {
     struct lease l;
 
     lease_init(&l, ++d->next_lease_id, task, complexity, reserve, declared, now_usec(CLOCK_MONOTONIC), ttl_usec,
                now_usec(CLOCK_REALTIME));
+    /* Only a reserve with a GPU part is placed on a GPU. */
+    if (reserve->gpu_pct > 0 || reserve->vram_pct > 0 || reserve->vram_bytes > 0)
+        l.gpu_index = gpu_index;
     int r = lease_table_add(&d->leases, &l);
     if (r < 0)
         return r;
@@ -192,6 +200,7 @@ static int restore_one(const struct store_lease *sl, void *userdata)
     else
         ttl = (usec_t) (sl->expires_ms - now_ms) * USEC_PER_MSEC;
     lease_init(&l, sl->id, sl->task[0] ? sl->task : NULL, 0, &reserve, &none, c->now, ttl, c->now_real);
+    l.gpu_index = sl->gpu_index;
     if (lease_table_add(&d->leases, &l) < 0)
         return 0;
     d->next_lease_id = MAX(d->next_lease_id, sl->id);

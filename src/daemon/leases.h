@@ -17,7 +17,7 @@ void leases_expire(struct daemon *d, usec_t now);
 /* A new unattached lease holding reserve. 0, -ENOSPC when the table is full. The lease is in the
  * store when this returns (or a warning said it could not be). */
 int leases_add(struct daemon *d, const char *task, double complexity, const struct decide_need *reserve,
-               const struct decide_need *declared, usec_t ttl_usec, struct lease *ret);
+               const struct decide_need *declared, int gpu_index, usec_t ttl_usec, struct lease *ret);
 
 /* Removes lease id from the table and the store. 0 or -ENOENT. */
 int leases_release(struct daemon *d, uint64_t id);

@@ -145,9 +145,12 @@ void decide(const struct decide_input *in, const struct decide_thresholds *t,
 
         for (unsigned i = 0; i < n; i++) {
             const struct decide_gpu *g = &in->gpus[i];
-            struct decide_check *cu = add_check(d, RESOURCE_GPU, (int) i, true, g->util_pct, 0.0, need->gpu_pct,
-                                                t->gpu_max_pct);
-            struct decide_check *cv = add_check(d, RESOURCE_VRAM, (int) i, true, vram_pct(g, need), 0.0,
+            double vram_reserved = g->vram_total_bytes > 0
+                                           ? 100.0 * (double) g->reserved_vram_bytes / (double) g->vram_total_bytes
+                                           : 0.0;
+            struct decide_check *cu = add_check(d, RESOURCE_GPU, (int) i, true, g->util_pct, g->reserved_util_pct,
+                                                need->gpu_pct, t->gpu_max_pct);
+            struct decide_check *cv = add_check(d, RESOURCE_VRAM, (int) i, true, vram_pct(g, need), vram_reserved,
                                                 vram_need_pct(g, need), t->vram_max_pct);
             if (!cu || !cv)
                 break;

@@ -41,6 +41,9 @@ const char *resource_reason(enum resource r);
 struct decide_gpu {
     double util_pct;
     uint64_t vram_used_bytes, vram_total_bytes;
+    /* Held on this GPU by leases of admitted GPU tasks whose use does not show yet. */
+    double reserved_util_pct;
+    uint64_t reserved_vram_bytes;
     bool lost;
 };
 
@@ -74,7 +77,8 @@ struct decide_input {
     unsigned n_disks;
     struct decide_disk disks[DECIDE_DISKS_MAX];
     /* Held by admitted tasks whose use does not show yet (leases): CPU, memory (bytes or
-     * percent) and disk on the first path. Counted like current use. */
+     * percent) and disk on the first path. Counted like current use. GPU reservations are per
+     * GPU, in gpus[]; the GPU fields here only total them for display. */
     struct decide_need reserved;
 };
 

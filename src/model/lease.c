@@ -31,6 +31,7 @@ void lease_init(struct lease *l, uint64_t id, const char *task, double complexit
         .reserve = *reserve,
         .declared = *declared,
         .remaining = *reserve,
+        .gpu_index = -1,
         .holder = LEASE_UNATTACHED,
         .created_usec = now_usec,
         .expires_usec = usec_add(now_usec, ttl_usec),
@@ -142,4 +143,18 @@ void lease_table_sum(const struct lease_table *t, struct decide_need *ret)
         s.disk_bytes += n->disk_bytes;
     }
     *ret = s;
+}
+
+void lease_table_apply_gpus(const struct lease_table *t, struct decide_input *v)
+{
+    for (unsigned i = 0; i < t->n; i++) {
+        const struct lease *l = &t->v[i];
+        if (l->gpu_index < 0 || (unsigned) l->gpu_index >= v->n_gpus)
+            continue;
+        struct decide_gpu *g = &v->gpus[l->gpu_index];
+        g->reserved_util_pct += l->remaining.gpu_pct;
+        g->reserved_vram_bytes += l->remaining.vram_bytes;
+        if (l->remaining.vram_pct > 0 && g->vram_total_bytes > 0)
+            g->reserved_vram_bytes += (uint64_t) (l->remaining.vram_pct / 100.0 * (double) g->vram_total_bytes);
+    }
 }

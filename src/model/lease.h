@@ -37,6 +37,7 @@ struct lease {
     struct decide_need reserve;      /* held at admission */
     struct decide_need declared;     /* what the client declared (zero fields: nothing) */
     struct decide_need remaining;    /* reserve less what the task has reached */
+    int gpu_index;                   /* the GPU its GPU and VRAM reserve is on, -1 none */
     enum lease_holder holder;
     uint64_t task_id;                /* the supervised task holding it, 0 for none */
     double baseline[_LEARN_RESOURCE_MAX]; /* use when attached (percentage points) */
@@ -86,3 +87,8 @@ void lease_observe(struct lease *l, const double use[_LEARN_RESOURCE_MAX], uint6
 
 /* The sum of every lease's remaining reserve. */
 void lease_table_sum(const struct lease_table *t, struct decide_need *ret);
+
+/* Adds every lease's remaining GPU and VRAM reserve to the GPU it is on (reserved_util_pct,
+ * reserved_vram_bytes of v->gpus; VRAM held in percent is converted with that GPU's size). A lease
+ * on a GPU that is not in v holds nothing there. */
+void lease_table_apply_gpus(const struct lease_table *t, struct decide_input *v);

@@ -43,6 +43,26 @@ http POST /v1/ask -d '{"task":"render","needs":{"vram_bytes":"40G"}}'
 eq "too big for any gpu" "$STATUS" 503
 eq "vram reason" "$(jq -c .reasons <<<"$BODY")" '["vram_overload","insufficient_data"]'
 
+# VRAM leases: the L4 has 2 of 24 GiB used, 85 % is 20.4 GiB: one 9 GiB reservation fits, the
+# second (2 + 9 + 9 = 20 GiB) too, a third does not; GPU 0 stays out because it is busy. Four at
+# once admit two, both on GPU 1, and each holds its VRAM there.
+pids=()
+for i in 1 2 3 4; do
+    curl -s -m 10 -o "$T/gask.$i" -w '%{http_code}\n' -X POST \
+        -d '{"task":"train","needs":{"vram_bytes":"9G"},"reserve":true}' "$BASE/v1/ask" > "$T/gcode.$i" &
+    pids+=($!)
+done
+wait "${pids[@]}"
+eq "four VRAM asks at once admit two" "$(cat "$T"/gcode.* | grep -c '^200$')" 2
+http GET /v1/leases
+check "both leases on GPU 1" jq -e '[.leases[].gpu] == [1, 1]' <<<"$BODY"
+http POST /v1/ask -d '{"task":"train","needs":{"vram_bytes":"9G"}}'
+check "a third sees the held VRAM" jq -e '.allowed == false and
+    (.checks[] | select(.resource == "vram" and .index == 1) | .reserved > 74 and .reserved < 76)' <<<"$BODY"
+for id in $(jq -r '.leases[].id' <<<"$(curl -s -m 5 "$BASE/v1/leases")"); do
+    curl -s -m 5 -o /dev/null -X DELETE "$BASE/v1/leases/$id"
+done
+
 # Both GPUs busy: capfox's gpu_overload.
 sed -i 's/util=10/util=97/' "$HEADROOM_FAKE_NVML_SCRIPT"
 check "change seen at the next samples" wait_for \

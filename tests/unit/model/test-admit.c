@@ -267,6 +267,55 @@ static void test_lease_table(void **state)
     assert_string_equal(l.task, "");
 }
 
+static void test_gpu_leases(void **state)
+{
+    struct lease slots[4];
+    struct lease_table t = { .v = slots, .cap = 4 };
+    struct decide_need none = { 0 };
+    struct decide_need a = { .vram_bytes = 8 * GiB, .gpu_pct = 30 }, b = { .vram_pct = 25 };
+    struct decide_input v = { .cpu_pct = 0, .mem_used_pct = 0, .mem_total_bytes = 64 * GiB, .n_gpus = 2,
+                              .gpus = { { .vram_total_bytes = 24 * GiB }, { .vram_total_bytes = 16 * GiB } } };
+    struct decide_thresholds th = { .cpu_max_pct = 80, .memory_max_pct = 85, .gpu_max_pct = 90, .vram_max_pct = 85 };
+    struct lease l;
+
+    lease_init(&l, 1, "train", 1, &a, &none, 0, 1000, 0);
+    l.gpu_index = 0;
+    assert_int_equal(lease_table_add(&t, &l), 0);
+    lease_init(&l, 2, "train", 1, &b, &none, 0, 1000, 0);
+    l.gpu_index = 1;
+    assert_int_equal(lease_table_add(&t, &l), 0);
+    lease_init(&l, 3, "train", 1, &a, &none, 0, 1000, 0);
+    l.gpu_index = 7; /* a GPU that is gone holds nothing */
+    assert_int_equal(lease_table_add(&t, &l), 0);
+
+    lease_table_apply_gpus(&t, &v);
+    assert_close(v.gpus[0].reserved_util_pct, 30);
+    assert_int_equal(v.gpus[0].reserved_vram_bytes, 8 * GiB);
+    assert_int_equal(v.gpus[1].reserved_vram_bytes, 4 * GiB);
+
+    /* A 12 GiB task: GPU 0 has 24 − 8 held = 16 free but 8 + 12 = 20 GiB is 83 % (fits under 85);
+     * GPU 1 has 16 − 4 held, 4 + 12 = 16 GiB = 100 %: only GPU 0. */
+    struct decide_need need = { .vram_bytes = 12 * GiB };
+    struct decision d;
+    decide(&v, &th, &need, &d);
+    assert_true(d.allowed);
+    assert_int_equal(d.gpu_choice, 0);
+    /* The reservation shows in the check. */
+    for (unsigned i = 0; i < d.n_checks; i++)
+        if (d.checks[i].resource == RESOURCE_VRAM && d.checks[i].index == 0)
+            assert_close(d.checks[i].reserved, 100.0 * 8 / 24);
+    /* A second one no longer fits anywhere once the first is held. */
+    lease_init(&l, 4, "train", 1, &need, &none, 0, 1000, 0);
+    l.gpu_index = 0;
+    assert_int_equal(lease_table_add(&t, &l), 0);
+    for (unsigned i = 0; i < v.n_gpus; i++)
+        v.gpus[i].reserved_util_pct = 0, v.gpus[i].reserved_vram_bytes = 0;
+    lease_table_apply_gpus(&t, &v);
+    decide(&v, &th, &need, &d);
+    assert_false(d.allowed);
+    assert_int_equal(d.reasons[0], RESOURCE_VRAM);
+}
+
 static void test_estimate(void **state)
 {
     struct decide_input v = { .cpu_pct = 10, .mem_used_pct = 50, .mem_total_bytes = 100 * GiB,
@@ -314,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_fallback),
         cmocka_unit_test(test_remaining),
         cmocka_unit_test(test_lease_table),
+        cmocka_unit_test(test_gpu_leases),
         cmocka_unit_test(test_estimate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
