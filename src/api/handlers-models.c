@@ -125,7 +125,7 @@ void handle_v1_models(struct api *a, const struct http_request *req, struct http
 static json_t *declared_json(const struct observation *o)
 {
     const double v[_LEARN_RESOURCE_MAX] = { o->declared_cpu_pct, o->declared_mem_pct, o->declared_gpu_pct,
-                                            o->declared_vram_pct };
+                                            o->declared_vram_pct, NAN };
     json_t *d = NULL;
 
     for (int r = 0; r < _LEARN_RESOURCE_MAX; r++) {
@@ -160,7 +160,8 @@ static int recent_one(const struct observation *o, void *userdata)
 
 static json_t *gap_json(const struct task_stats *st)
 {
-    const double g[_LEARN_RESOURCE_MAX] = { st->avg_cpu_gap, st->avg_mem_gap, st->avg_gpu_gap, st->avg_vram_gap };
+    const double g[_LEARN_RESOURCE_MAX] = { st->avg_cpu_gap, st->avg_mem_gap, st->avg_gpu_gap, st->avg_vram_gap,
+                                            NAN };
     json_t *o = json_object();
 
     for (int r = 0; o && r < _LEARN_RESOURCE_MAX; r++)

@@ -179,7 +179,7 @@ static void task_usage(struct api *a, uint64_t id, const struct http_request *re
 {
     static const char *const known[] = { "rss_bytes", "cpu_pct", "gpu_pct", "vram_bytes", "vram_total_bytes" };
     _cleanup_json_ json_t *body = NULL;
-    double use[_LEARN_RESOURCE_MAX] = { NAN, NAN, NAN, NAN }, rss = NAN, vram = NAN, vram_total = NAN;
+    double use[_LEARN_RESOURCE_MAX] = { NAN, NAN, NAN, NAN, NAN }, rss = NAN, vram = NAN, vram_total = NAN;
     char err[256];
 
     int r = object_body(req, &body, err, sizeof(err));

@@ -242,6 +242,18 @@ void handle_metrics(struct api *a, const struct http_request *req, struct http_r
     for (int r = 0; r < _RESOURCE_MAX; r++)
         sample_l(&p, "headroom_admission_denials_total", (double) c->denials_by_reason_total[r], "reason",
                  resource_reason((enum resource) r), NULL);
+    counter(&p, "headroom_admission_insufficient_data_total",
+            "Asks of a named task whose type had too few observations, decided on thresholds.",
+            (double) c->asks_insufficient_data_total);
+    gauge(&p, "headroom_leases", "Reservations held for admitted tasks.", (double) a->leases->n);
+    gauge(&p, "headroom_reserved_cpu_ratio", "CPU share held by leases, on top of current use.",
+          a->view->reserved.cpu_pct / 100.0);
+    double mem_reserved = a->view->reserved.mem_pct / 100.0;
+    if (a->view->mem_total_bytes > 0)
+        mem_reserved += (double) a->view->reserved.mem_bytes / (double) a->view->mem_total_bytes;
+    gauge(&p, "headroom_reserved_memory_ratio", "Memory share held by leases, on top of current use.",
+          mem_reserved);
+    gauge(&p, "headroom_supervised_tasks", "Supervised tasks running.", (double) a->n_tasks);
     counter(&p, "headroom_http_requests_total", "HTTP requests received.", (double) c->requests_total);
     counter(&p, "headroom_http_auth_failures_total", "Requests refused for missing or wrong credentials.",
             (double) c->auth_failures_total);

@@ -49,6 +49,7 @@ static void observation_values(const struct observation *o, double v[_LEARN_RESO
     v[LEARN_MEMORY] = o->mem_delta_pct;
     v[LEARN_GPU] = o->gpu_delta_pct;
     v[LEARN_VRAM] = o->vram_delta_pct;
+    v[LEARN_DURATION] = o->duration_ms >= 0 ? (double) o->duration_ms / 1000.0 : NAN;
 }
 
 static void raise_global_peak(struct daemon *d, const struct task_model *m)

@@ -139,6 +139,7 @@ void leases_use_now(const struct daemon *d, double ret[_LEARN_RESOURCE_MAX])
     ret[LEARN_MEMORY] = v->mem_used_pct;
     ret[LEARN_GPU] = n ? gpu / n : NAN;
     ret[LEARN_VRAM] = n ? vram / n : NAN;
+    ret[LEARN_DURATION] = NAN;
 }
 
 void leases_tick(struct daemon *d)

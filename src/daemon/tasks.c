@@ -50,6 +50,13 @@ int tasks_start(struct daemon *d, const struct api_task *t, struct api_task *ret
     n->started_usec = now_usec(CLOCK_MONOTONIC);
     n->started_real_usec = now_usec(CLOCK_REALTIME);
     n->lease_id = l ? l->id : 0;
+    /* Without a given end (its timeout), the type's learnt duration says when it should end: that is
+     * what the "when will it fit" estimate counts on. */
+    struct task_model *m;
+    double sec;
+    if (n->expected_end_usec == 0 && learn_model_get(d, n->task, &m) >= 0 &&
+        admit_expected_duration(m, n->complexity, &sec) >= 0)
+        n->expected_end_usec = usec_add(n->started_usec, (usec_t) llround(sec * 1e6));
     for (int r = 0; r < _LEARN_RESOURCE_MAX; r++)
         n->use[r] = n->peak[r] = NAN;
     if (l) {
@@ -102,6 +109,7 @@ static void declared_pct(const struct daemon *d, const struct decide_need *n, do
     ret[LEARN_MEMORY] = mem > 0 ? mem : NAN;
     ret[LEARN_GPU] = n->gpu_pct > 0 ? n->gpu_pct : NAN;
     ret[LEARN_VRAM] = vram > 0 ? vram : NAN;
+    ret[LEARN_DURATION] = NAN;
 }
 
 void tasks_fill_declared(const struct daemon *d, const struct decide_need *n, struct observation *o)

@@ -13,6 +13,7 @@ static const char *const resource_names[_LEARN_RESOURCE_MAX] = {
     [LEARN_MEMORY] = "memory",
     [LEARN_GPU] = "gpu",
     [LEARN_VRAM] = "vram",
+    [LEARN_DURATION] = "duration",
 };
 
 const char *learn_resource_to_string(enum learn_resource r)
@@ -149,6 +150,8 @@ int admit_plan(const struct admit_request *req, struct admit_plan *ret)
 
     for (int i = 0; i < _LEARN_RESOURCE_MAX; i++) {
         enum learn_resource r = (enum learn_resource) i;
+        if (r == LEARN_DURATION)
+            continue;
         /* CPU and memory are what every task uses: lacking them is insufficient data. GPU and
          * VRAM are learnt only from tasks on GPU machines; a type that never touched one has
          * nothing to say about them, and that is not a gap. */
@@ -181,6 +184,19 @@ int admit_plan(const struct admit_request *req, struct admit_plan *ret)
     }
 
     *ret = plan;
+    return 0;
+}
+
+int admit_expected_duration(const struct task_model *m, double complexity, double *ret_sec)
+{
+    struct prediction p;
+    int r = predictor_predict(&m->p[LEARN_DURATION], complexity, NAN, &p);
+
+    if (r < 0)
+        return r;
+    if (!p.sufficient)
+        return -ENODATA;
+    *ret_sec = MAX(p.expected, 0);
     return 0;
 }
 

@@ -26,11 +26,12 @@ enum learn_resource {
     LEARN_MEMORY,
     LEARN_GPU,
     LEARN_VRAM,
+    LEARN_DURATION,   /* seconds a supervised run took: not a need, it says when a task will end */
     _LEARN_RESOURCE_MAX,
     _LEARN_RESOURCE_INVALID = -22,
 };
 
-/* "cpu", "memory", "gpu", "vram"; NULL for anything else. */
+/* "cpu", "memory", "gpu", "vram", "duration"; NULL for anything else. */
 const char *learn_resource_to_string(enum learn_resource r);
 /* The inverse; _LEARN_RESOURCE_INVALID for NULL or an unknown name. */
 enum learn_resource learn_resource_from_string(const char *s);
@@ -101,6 +102,11 @@ int admit_plan(const struct admit_request *req, struct admit_plan *ret);
 /* The largest value a predictor has seen at full weight, over every complexity bucket; 0 when it
  * has seen none. A cautious stand-in for a type or machine whose model is not ready yet. */
 double predictor_peak_max(const struct predictor *p);
+
+/* How long a task of this type and complexity is expected to run: the duration model's point
+ * estimate (seconds), once it has min_observations. Returns 0, -ENODATA when the type has too few
+ * timed runs (notify-only types never have any), -EINVAL for a bad complexity. */
+int admit_expected_duration(const struct task_model *m, double complexity, double *ret_sec);
 
 /* The fallback reserve of a task type whose model is not ready (admission.reserve_unknown): per
  * resource, the largest peak the type itself has shown at full weight, else global_peak[r] (the

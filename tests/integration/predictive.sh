@@ -62,6 +62,17 @@ check "prediction at 5 is 40 % with a margin, in bytes too" jq -e '.resources.me
 check "recent observations are from runs" jq -e '(.recent | length) == 4 and .recent[0].source == "run" and
     .recent[0].complexity == 4' <<<"$BODY"
 check "cpu learnt as 5 %" jq -e '(.resources.cpu.intercept - 5 | fabs) < 0.01' <<<"$BODY"
+check "duration learnt as 10 s" jq -e '.resources.duration.n == 4 and (.resources.duration.intercept - 10 | fabs) < 0.01' <<<"$BODY"
+# A running task of the type is expected to end after its learnt duration.
+http POST /v1/tasks -d '{"task":"encode","complexity":1}'
+check "expected end from the learnt duration" jq -e '.expected_end_at != null' <<<"$BODY"
+running=$(jq -r .id <<<"$BODY")
+http POST /v1/tasks -d '{"task":"unknown-type"}'
+check "no expected end for a type without timed runs" jq -e '.expected_end_at == null' <<<"$BODY"
+http POST "/v1/tasks/$(jq -r .id <<<"$BODY")/end" -d '{"exit_code":1}'
+http POST "/v1/tasks/$running/end" -d '{"exit_code":1}'
+http GET /v1/tasks
+eq "no supervised task left" "$(jq '.tasks | length' <<<"$BODY")" 0
 
 # Predictions decide: at 20 % used, complexity 5 (40 %) fits under 85 %, complexity 9 (72 %) does
 # not, although thresholds alone would let both through.

@@ -23,7 +23,7 @@ static void assert_close(double a, double b)
         fail_msg("%.17g != %.17g", a, b);
 }
 
-static const double NONE[_LEARN_RESOURCE_MAX] = { NAN, NAN, NAN, NAN };
+static const double NONE[_LEARN_RESOURCE_MAX] = { NAN, NAN, NAN, NAN, NAN };
 
 /* A type observed n times at complexity c with memory m·c pp and CPU 10 pp, no GPU. */
 static struct task_model model_of(unsigned n, double mem_per_c)
@@ -33,7 +33,7 @@ static struct task_model model_of(unsigned n, double mem_per_c)
     assert_int_equal(task_model_init(&m, PREDICT_MODEL_EWLS, NULL), 0);
     for (unsigned i = 0; i < n; i++) {
         double c = 1 + i % 4;
-        double v[_LEARN_RESOURCE_MAX] = { 10, mem_per_c * c, NAN, NAN };
+        double v[_LEARN_RESOURCE_MAX] = { 10, mem_per_c * c, NAN, NAN, NAN };
         assert_int_equal(task_model_observe(&m, c, v, 1), 0);
     }
     return m;
@@ -43,6 +43,7 @@ static void test_names(void **state)
 {
     assert_string_equal(learn_resource_to_string(LEARN_MEMORY), "memory");
     assert_int_equal(learn_resource_from_string("vram"), LEARN_VRAM);
+    assert_string_equal(learn_resource_to_string(LEARN_DURATION), "duration");
     assert_int_equal(learn_resource_from_string("disk"), _LEARN_RESOURCE_INVALID);
     assert_int_equal(learn_resource_from_string(NULL), _LEARN_RESOURCE_INVALID);
     assert_null(learn_resource_to_string(_LEARN_RESOURCE_MAX));
@@ -56,12 +57,12 @@ static void test_names(void **state)
 static void test_observe_is_atomic(void **state)
 {
     struct task_model m = model_of(3, 2), before = m;
-    double bad[_LEARN_RESOURCE_MAX] = { 5, INFINITY, NAN, NAN };
+    double bad[_LEARN_RESOURCE_MAX] = { 5, INFINITY, NAN, NAN, NAN };
 
     /* The CPU value is valid but the memory one is not: nothing at all is learnt. */
     assert_int_equal(task_model_observe(&m, 1, bad, 1), -EINVAL);
     assert_memory_equal(&m, &before, sizeof(m));
-    double ok[_LEARN_RESOURCE_MAX] = { 5, 1, NAN, NAN };
+    double ok[_LEARN_RESOURCE_MAX] = { 5, 1, NAN, NAN, NAN };
     assert_int_equal(task_model_observe(&m, 1, ok, 0), -EINVAL); /* weight 0 */
     assert_int_equal(task_model_observe(&m, 1, ok, 1.5), -EINVAL);
     assert_memory_equal(&m, &before, sizeof(m));
@@ -164,10 +165,35 @@ static void test_plan_insufficient(void **state)
     assert_close(p.reserve.cpu_pct, 5);
 }
 
+static void test_duration(void **state)
+{
+    struct task_model m;
+    double sec;
+
+    assert_int_equal(task_model_init(&m, PREDICT_MODEL_EWLS, NULL), 0);
+    assert_int_equal(admit_expected_duration(&m, 1, &sec), -ENODATA);
+    for (int i = 0; i < 6; i++) {
+        double c = 1 + i;
+        double v[_LEARN_RESOURCE_MAX] = { 10, 5, NAN, NAN, 60 * c };
+        assert_int_equal(task_model_observe(&m, c, v, 1), 0);
+    }
+    /* Runs take a minute per unit of complexity: about 8 minutes at 8. */
+    assert_int_equal(admit_expected_duration(&m, 8, &sec), 0);
+    assert_true(fabs(sec - 480) < 1e-6);
+    assert_int_equal(admit_expected_duration(&m, -1, &sec), -EINVAL);
+    /* Duration is never a need: the plan holds nothing for it and says nothing about it. */
+    struct admit_request rq = { .model = &m, .named = true, .complexity = 8 };
+    struct admit_plan p;
+    assert_int_equal(admit_plan(&rq, &p), 0);
+    assert_false(p.explain.has_prediction[LEARN_DURATION]);
+    assert_int_equal(p.explain.source[LEARN_DURATION], NEED_NONE);
+    assert_false(p.explain.insufficient_data);
+}
+
 static void test_fallback(void **state)
 {
     struct task_model m = model_of(2, 3); /* memory peaks 3 and 6 */
-    const double global[_LEARN_RESOURCE_MAX] = { 50, 30, 70, 0 };
+    const double global[_LEARN_RESOURCE_MAX] = { 50, 30, 70, 0, 0 };
     struct decide_need f;
 
     admit_fallback(&m, global, &f);
@@ -183,7 +209,7 @@ static void test_remaining(void **state)
 {
     struct decide_need held = { .cpu_pct = 20, .mem_pct = 10, .mem_bytes = 4 * GiB, .vram_bytes = 2 * GiB };
     struct decide_need r;
-    double reached[_LEARN_RESOURCE_MAX] = { 5, 12.5, NAN, 25 };
+    double reached[_LEARN_RESOURCE_MAX] = { 5, 12.5, NAN, 25, NAN };
 
     /* Memory: 10 pp of percent reserve is used up first, the other 2.5 pp of 16 GiB come off
      * the bytes. VRAM: 25 % of 8 GiB = 2 GiB, all of it. */
@@ -193,7 +219,7 @@ static void test_remaining(void **state)
     assert_int_equal(r.mem_bytes, 4 * GiB - (uint64_t) (0.025 * 16 * GiB));
     assert_int_equal(r.vram_bytes, 0);
     /* Never below zero, and nothing seen means nothing shrinks. */
-    double big[_LEARN_RESOURCE_MAX] = { 90, 90, NAN, NAN };
+    double big[_LEARN_RESOURCE_MAX] = { 90, 90, NAN, NAN, NAN };
     reservation_remaining(&held, big, 16 * GiB, 0, &r);
     assert_close(r.cpu_pct, 0);
     assert_int_equal(r.mem_bytes, 0);
@@ -230,17 +256,17 @@ static void test_lease_table(void **state)
 
     /* Attach lease 1 at a memory use of 40 pp; the task then grows to 46: 6 of its 10 are seen. */
     struct lease *p = lease_table_find(&t, 1);
-    double base[_LEARN_RESOURCE_MAX] = { 20, 40, NAN, NAN };
+    double base[_LEARN_RESOURCE_MAX] = { 20, 40, NAN, NAN, NAN };
     lease_attach(p, LEASE_NOTIFY, 0, base, 5000, 9000);
     assert_int_equal(p->expires_usec, 5000);
     assert_int_equal(p->expires_real_usec, 9000);
     assert_int_equal(lease_table_find_unattached(&t, "a")->id, 3);
-    double now1[_LEARN_RESOURCE_MAX] = { 22, 46, NAN, NAN };
+    double now1[_LEARN_RESOURCE_MAX] = { 22, 46, NAN, NAN, NAN };
     lease_observe(p, now1, 0, 0);
     assert_close(p->remaining.mem_pct, 4);
     assert_close(p->remaining.cpu_pct, 3);
     /* Use falling back does not give the reservation back: reached is the most seen. */
-    double now2[_LEARN_RESOURCE_MAX] = { 20, 41, NAN, NAN };
+    double now2[_LEARN_RESOURCE_MAX] = { 20, 41, NAN, NAN, NAN };
     lease_observe(p, now2, 0, 0);
     assert_close(p->remaining.mem_pct, 4);
     lease_table_sum(&t, &sum);
@@ -333,9 +359,9 @@ static void test_estimate(void **state)
      * leaves 90: still over; the one of 20 at 30 s leaves 70: fits. Given out of order. */
     v.reserved.mem_pct = 30;
     struct admit_release ev[3] = {
-        { .after_usec = 30 * USEC_PER_SEC, .reserved = { .mem_pct = 20 }, .used = { NAN, NAN, NAN, NAN } },
-        { .after_usec = 5 * USEC_PER_SEC, .reserved = { .mem_pct = 10 }, .used = { NAN, NAN, NAN, NAN } },
-        { .after_usec = 60 * USEC_PER_SEC, .reserved = { 0 }, .used = { NAN, 30, NAN, NAN } },
+        { .after_usec = 30 * USEC_PER_SEC, .reserved = { .mem_pct = 20 }, .used = { NAN, NAN, NAN, NAN, NAN } },
+        { .after_usec = 5 * USEC_PER_SEC, .reserved = { .mem_pct = 10 }, .used = { NAN, NAN, NAN, NAN, NAN } },
+        { .after_usec = 60 * USEC_PER_SEC, .reserved = { 0 }, .used = { NAN, 30, NAN, NAN, NAN } },
     };
     assert_int_equal(admit_estimate(&v, &t, &need, ev, 3, &after), 0);
     assert_int_equal(after, 30 * USEC_PER_SEC);
@@ -360,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_weighted_observation),
         cmocka_unit_test(test_plan_sources),
         cmocka_unit_test(test_plan_insufficient),
+        cmocka_unit_test(test_duration),
         cmocka_unit_test(test_fallback),
         cmocka_unit_test(test_remaining),
         cmocka_unit_test(test_lease_table),

@@ -235,6 +235,7 @@ series_obs(const char *task, int i, double values[_LEARN_RESOURCE_MAX], double *
     values[LEARN_MEMORY] = 10 + 0.3 * c - noise / 3;
     values[LEARN_GPU] = i % 3 == 0 ? NAN : 40 + noise * 7;
     values[LEARN_VRAM] = 5 + c / 7;
+    values[LEARN_DURATION] = i % 2 ? NAN : 60 * c;
     *ret_weight = observation_weight((unsigned) (i % 4));
 
     o = obs(task, 1000 + i, values[LEARN_CPU], values[LEARN_MEMORY], values[LEARN_GPU],
@@ -242,6 +243,7 @@ series_obs(const char *task, int i, double values[_LEARN_RESOURCE_MAX], double *
     o.complexity = c;
     o.weight = *ret_weight;
     o.overlapped = i % 4 != 0;
+    o.duration_ms = isnan(values[LEARN_DURATION]) ? STORE_DURATION_UNKNOWN : (int64_t) (values[LEARN_DURATION] * 1000);
     return o;
 }
 
@@ -694,7 +696,7 @@ static void test_model_corrupt(void **state)
 
     /* Storing again replaces the whole set, the foreign "disk" row included. */
     assert_int_equal(store_put_task_model(s, "victim", &m), 0);
-    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM task_models"), 4);
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM task_models"), _LEARN_RESOURCE_MAX);
     assert_int_equal(store_get_task_model(s, "victim", &got), 0);
     assert_model_identical(&got, &m);
 
@@ -767,7 +769,7 @@ static void test_model_same_transaction(void **state)
     assert_int_equal(add_series(s, "b", 0, &b, KEEP, 1), -ENOSPC);
     assert_int_equal(store_get_task_model(s, "b", &got), -ENOENT);
     assert_int_equal(raw_int(f->db, "SELECT count(*) FROM task_models WHERE task = 'b'"), 0);
-    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM task_models WHERE task = 'a'"), 4);
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM task_models WHERE task = 'a'"), _LEARN_RESOURCE_MAX);
 
     /* A failure while writing the model (forced here by a trigger) undoes the observation and the
      * statistics as well. */
