@@ -26,7 +26,7 @@ int api_admit(struct api *a, const char *task, double complexity, const struct d
             rq.model = NULL;
     }
     if (a->config->admission.reserve_unknown && a->global_peak)
-        admit_fallback(rq.model, a->global_peak, &rq.fallback);
+        admit_fallback(rq.model, a->global_peak, a->config->admission.cold_reserve_memory_pct, &rq.fallback);
     r = admit_plan(&rq, &ret->plan);
     if (r < 0)
         return r;

@@ -167,6 +167,7 @@ static const struct key_def admission_keys[] = {
     LEAF("reserve_on_ask_seconds", KEY_UINT, admission.reserve_on_ask_sec, 0, 86400),
     LEAF("lease_seconds", KEY_UINT, admission.lease_sec, 1, 86400),
     LEAF("reserve_unknown", KEY_BOOL, admission.reserve_unknown, 0, 0),
+    LEAF("cold_reserve_memory_percent", KEY_DOUBLE, admission.cold_reserve_memory_pct, 0, 100),
     END,
 };
 
@@ -291,6 +292,7 @@ void config_init_defaults(struct config *c)
     c->admission.reserve_on_ask_sec = 0;
     c->admission.lease_sec = 60;
     c->admission.reserve_unknown = true;
+    c->admission.cold_reserve_memory_pct = 10;
 
     config_set_string(c->logging.level, sizeof(c->logging.level), "info");
     config_set_string(c->logging.format, sizeof(c->logging.format), "text");

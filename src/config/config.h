@@ -100,6 +100,8 @@ struct config {
         bool reserve_unknown;             /* admission.reserve_unknown, default true: a type with
                                            * too few observations still reserves the largest peak
                                            * seen (its own, else any type's) */
+        double cold_reserve_memory_pct;   /* admission.cold_reserve_memory_percent, default 10,
+                                           * 0..100: that reserve before any task was ever seen */
     } admission;
 
     struct {

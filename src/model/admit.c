@@ -211,7 +211,7 @@ double predictor_peak_max(const struct predictor *p)
 }
 
 void admit_fallback(const struct task_model *m, const double global_peak[_LEARN_RESOURCE_MAX],
-                    struct decide_need *ret)
+                    double cold_mem_pct, struct decide_need *ret)
 {
     double v[_LEARN_RESOURCE_MAX];
 
@@ -220,6 +220,8 @@ void admit_fallback(const struct task_model *m, const double global_peak[_LEARN_
         if (!(v[r] > 0))
             v[r] = global_peak[r] > 0 ? global_peak[r] : 0;
     }
+    if (!(v[LEARN_MEMORY] > 0) && cold_mem_pct > 0)
+        v[LEARN_MEMORY] = cold_mem_pct;
     *ret = (struct decide_need) {
         .cpu_pct = v[LEARN_CPU],
         .mem_pct = v[LEARN_MEMORY],

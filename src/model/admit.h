@@ -110,9 +110,11 @@ int admit_expected_duration(const struct task_model *m, double complexity, doubl
 
 /* The fallback reserve of a task type whose model is not ready (admission.reserve_unknown): per
  * resource, the largest peak the type itself has shown at full weight, else global_peak[r] (the
- * largest any type has shown), else 0. m may be NULL. */
+ * largest any type has shown), else 0 — and for memory, at least cold_mem_pct when nothing at all
+ * has been seen yet (a fresh machine: a burst of the first tasks must not all pass on the same
+ * unchanged reading). m may be NULL. */
 void admit_fallback(const struct task_model *m, const double global_peak[_LEARN_RESOURCE_MAX],
-                    struct decide_need *ret);
+                    double cold_mem_pct, struct decide_need *ret);
 
 /* What a running task still holds: its reserved need minus what it has been seen to use, never
  * below zero, per percent resource (CPU, memory, GPU, VRAM); byte fields (mem_bytes, vram_bytes,

@@ -196,13 +196,20 @@ static void test_fallback(void **state)
     const double global[_LEARN_RESOURCE_MAX] = { 50, 30, 70, 0, 0 };
     struct decide_need f;
 
-    admit_fallback(&m, global, &f);
+    admit_fallback(&m, global, 10, &f);
     assert_close(f.mem_pct, 6);      /* the type's own */
     assert_close(f.cpu_pct, 10);
     assert_close(f.gpu_pct, 70);     /* the type never used a GPU: any type's */
     assert_close(f.vram_pct, 0);
-    admit_fallback(NULL, global, &f);
+    admit_fallback(NULL, global, 10, &f);
     assert_close(f.mem_pct, 30);
+    /* Nothing seen anywhere: memory falls back on the cold-start reserve, the rest on nothing. */
+    const double nothing[_LEARN_RESOURCE_MAX] = { 0, 0, 0, 0, 0 };
+    admit_fallback(NULL, nothing, 10, &f);
+    assert_close(f.mem_pct, 10);
+    assert_close(f.cpu_pct, 0);
+    admit_fallback(NULL, nothing, 0, &f);
+    assert_close(f.mem_pct, 0);
 }
 
 static void test_remaining(void **state)
