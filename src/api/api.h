@@ -82,7 +82,7 @@ struct api_hooks {
     /* Starts a notify observation. lease_id: the lease the task holds (0: the oldest unattached
      * lease of the same task, if any). *ret_lease_id: the lease attached, 0 none. 0, -EAGAIN when
      * too many are pending, -ENOSPC when the task type table is full, -ENOENT for an unknown
-     * lease. */
+     * lease, -EBUSY for a lease another task took. */
     int (*notify)(void *userdata, const char *task, double complexity, uint64_t lease_id,
                   uint64_t *ret_lease_id);
     /* Merges fields into the held overlay (only the has_* fields of in) and re-derives the view. */

@@ -129,8 +129,13 @@ void handle_ask(struct api *a, const struct http_request *req, struct http_respo
     bool reasons = query_flag(req, "reason", "X-Reason");
     if (ad.decision.allowed && a->config->admission.reserve_on_ask_sec > 0) {
         struct lease l;
-        if (ask_reserve(a, task, complexity, &ad, &need,
-                        (usec_t) a->config->admission.reserve_on_ask_sec * USEC_PER_SEC, &l) < 0) {
+        r = ask_reserve(a, task, complexity, &ad, &need,
+                        (usec_t) a->config->admission.reserve_on_ask_sec * USEC_PER_SEC, &l);
+        if (r < 0 && r != -ENOSPC) {
+            reply_text(resp, 500, "cannot hold the reservation");
+            return;
+        }
+        if (r < 0) {
             a->counters.asks_allowed_total--;
             a->counters.asks_denied_total++;
             reply_json(resp, 503, json_pack("{s:b, s:[s]}", "allowed", 0, "reasons", "lease_table_full"));
@@ -319,6 +324,10 @@ void handle_v1_ask(struct api *a, const struct http_request *req, struct http_re
         char ts[64], id[API_LEASE_ID_MAX];
         r = a->hooks.lease_add(a->hooks.userdata, task, complexity, &ad.plan, &need, d->gpu_choice,
                                (usec_t) llround(lease_seconds * 1e6), &l);
+        if (r < 0 && r != -ENOSPC) {
+            reply_error(resp, 500, "cannot hold the reservation: %s", strerror(-r));
+            return;
+        }
         if (r < 0) {
             a->counters.asks_allowed_total--;
             a->counters.asks_denied_total++;
@@ -387,6 +396,10 @@ void handle_notify(struct api *a, const struct http_request *req, struct http_re
     r = a->hooks.notify(a->hooks.userdata, task, complexity, lease_id, &attached);
     if (r == -ENOENT) {
         reply_text(resp, 404, "no such lease (released or expired)");
+        return;
+    }
+    if (r == -EBUSY) {
+        reply_text(resp, 409, "the lease was already taken by another task");
         return;
     }
     if (r == -EAGAIN) {

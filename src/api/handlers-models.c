@@ -15,17 +15,29 @@
 #define RECENT_MAX      20u
 #define COMPLEXITY_MAX  1e15
 
+/* As admission sees it: the predictor's own minimum (linear raises 1 to 2). */
+static bool predictor_sufficient(const struct predictor *p)
+{
+    return p->n >= p->params.min_observations;
+}
+
 static bool model_sufficient(const struct api *a, const struct task_model *m)
 {
-    return m->p[LEARN_CPU].n >= a->config->learning.min_observations &&
-           m->p[LEARN_MEMORY].n >= a->config->learning.min_observations;
+    return predictor_sufficient(&m->p[LEARN_CPU]) && predictor_sufficient(&m->p[LEARN_MEMORY]);
+}
+
+/* learning.model as the models name it ("linear_regression" is "linear"). */
+static const char *model_name(const struct api *a)
+{
+    const char *s = predict_model_to_string(predict_model_from_string(a->config->learning.model));
+    return s ? s : a->config->learning.model;
 }
 
 /* The peak over every complexity bucket, which /v1/models/TASK shows as "peak". */
 static json_t *resource_json(struct api *a, const struct predictor *p, bool detail)
 {
     double slope, intercept;
-    bool sufficient = p->n >= a->config->learning.min_observations;
+    bool sufficient = predictor_sufficient(p);
     json_t *o = json_pack("{s:I, s:b}", "n", (json_int_t) p->n, "sufficient", sufficient);
 
     if (!o || p->n == 0 || predictor_coefficients(p, &slope, &intercept) < 0)
@@ -115,7 +127,7 @@ void handle_v1_models(struct api *a, const struct http_request *req, struct http
     json_t *v;
     json_object_foreach(by_task, key, v)
         (void) json_array_append(arr, v);
-    json_t *o = json_pack("{s:s, s:I, s:o}", "model", a->config->learning.model, "min_observations",
+    json_t *o = json_pack("{s:s, s:I, s:o}", "model", model_name(a), "min_observations",
                           (json_int_t) a->config->learning.min_observations, "models", arr ? arr : json_array());
     if (o && c.truncated)
         (void) json_object_set_new(o, "truncated", json_true());

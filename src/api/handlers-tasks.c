@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* Supervised tasks: the start/usage/end interface that `headroom run` and background jobs report
- * through, so the learning gets exact per-task figures instead of machine-wide deltas.
+/* Supervised tasks: the start/usage/end interface a supervising wrapper reports through, so the
+ * learning gets exact per-task figures instead of machine-wide deltas.
  *
  *   GET  /v1/tasks                running supervised tasks
  *   POST /v1/tasks                a task starts   {task, complexity, pid, lease, needs, expected_seconds}
- *   POST /v1/tasks/ID/usage       its use now     {rss_bytes, cpu_pct, gpu_pct, vram_bytes}
+ *   POST /v1/tasks/ID/usage       its use now     {rss_bytes, cpu_pct, gpu_pct, vram_bytes,
+ *                                                  vram_total_bytes}
  *   POST /v1/tasks/ID/end         it ended        {duration_sec, cpu_sec, peak_rss_bytes, peak_vram_bytes,
- *                                                  gpu_pct, io_write_bytes, exit_code} */
+ *                                                  vram_total_bytes, gpu_pct, io_write_bytes,
+ *                                                  exit_code} */
 
 #include <math.h>
 #include <stdio.h>

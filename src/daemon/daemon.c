@@ -218,8 +218,10 @@ static int hook_notify(void *userdata, const char *task, double complexity, uint
         return -EAGAIN;
     if (lease_id) {
         l = lease_table_find(&d->leases, lease_id);
-        if (!l || l->holder != LEASE_UNATTACHED)
+        if (!l)
             return -ENOENT;
+        if (l->holder != LEASE_UNATTACHED)
+            return -EBUSY;
     } else
         /* capfox's ask-then-notify with the same name: the notify takes the lease the ask got. */
         l = lease_table_find_unattached(&d->leases, task);
@@ -272,6 +274,7 @@ static int hook_notify(void *userdata, const char *task, double complexity, uint
         leases_use_now(d, base);
         lease_attach(l, LEASE_NOTIFY, 0, base, usec_add(now, window),
                      usec_add(now_usec(CLOCK_REALTIME), window));
+        leases_persist(d, l);
         p->lease_id = l->id;
         p->declared = l->declared;
         *ret_lease_id = l->id;
@@ -427,6 +430,7 @@ static int on_tick(struct loop_source *s, usec_t now, uint64_t missed, void *use
     if (missed > 0)
         log_debug("Sampling fell %llu ticks behind", (unsigned long long) missed);
     leases_expire(d, now);
+    tasks_reap(d);
     take_sample(d, now);
     leases_tick(d);
     return 0;

@@ -40,7 +40,7 @@ static void to_store(const struct lease *l, usec_t now_real, struct store_lease 
 
 /* A lease that cannot be written is still held in memory: the promise to this daemon's callers is
  * kept, only a restart would forget it. Said once per failure. */
-static void persist(struct daemon *d, const struct lease *l)
+void leases_persist(struct daemon *d, const struct lease *l)
 {
     struct store_lease sl;
 
@@ -101,7 +101,7 @@ int leases_add(struct daemon *d, const char *task, double complexity, const stru
     int r = lease_table_add(&d->leases, &l);
     if (r < 0)
         return r;
-    persist(d, &l);
+    leases_persist(d, &l);
     leases_sync_api(d);
     *ret = l;
     return 0;

@@ -19,6 +19,10 @@ void leases_expire(struct daemon *d, usec_t now);
 int leases_add(struct daemon *d, const char *task, double complexity, const struct decide_need *reserve,
                const struct decide_need *declared, int gpu_index, usec_t ttl_usec, struct lease *ret);
 
+/* Writes l to the store again (after it was attached or its deadline moved), so that a restart
+ * brings it back as it is now. A failure is logged and the lease kept in memory. */
+void leases_persist(struct daemon *d, const struct lease *l);
+
 /* Removes lease id from the table and the store. 0 or -ENOENT. */
 int leases_release(struct daemon *d, uint64_t id);
 

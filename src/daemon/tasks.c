@@ -3,7 +3,9 @@
  * task's own figures are exact, so they feed the learning at full weight and shrink its lease
  * without guessing from the machine. */
 
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,6 +65,7 @@ int tasks_start(struct daemon *d, const struct api_task *t, struct api_task *ret
         /* Its use is its own, reported from zero; the lease is held until the task ends. */
         static const double zero[_LEARN_RESOURCE_MAX] = { 0 };
         lease_attach(l, LEASE_TASK, n->id, zero, USEC_INFINITY, USEC_INFINITY);
+        leases_persist(d, l);
         if (need_empty(&n->declared))
             n->declared = l->declared;
     }
@@ -147,7 +150,8 @@ int tasks_end(struct daemon *d, uint64_t id, const struct api_task_end *e)
     usec_t now_real = now_usec(CLOCK_REALTIME);
     double duration = !isnan(e->duration_sec) ? e->duration_sec
                                               : (double) (now_usec(CLOCK_MONOTONIC) - t.started_usec) / 1e6;
-    unsigned ncpu = MAX(d->raw.n_cpus, 1u);
+    /* Percent of the CPU capacity that decisions use (the cgroup quota when there is one). */
+    double ncpu = d->raw.cpu_capacity_cores > 0 ? d->raw.cpu_capacity_cores : MAX(d->raw.n_cpus, 1u);
     struct observation o = {
         .complexity = t.complexity,
         .started_ms = (int64_t) (t.started_real_usec / USEC_PER_MSEC),
@@ -180,4 +184,23 @@ int tasks_end(struct daemon *d, uint64_t id, const struct api_task_end *e)
     }
     d->api.counters.observations_total++;
     return 0;
+}
+
+void tasks_reap(struct daemon *d)
+{
+    for (unsigned i = 0; i < d->n_tasks;) {
+        struct api_task *t = &d->tasks[i];
+        /* Signal 0 checks existence only. A process that is gone without an /end (killed with
+         * its wrapper, say) must not hold its lease forever. Nothing is learnt from it. */
+        if (t->pid <= 0 || kill((pid_t) t->pid, 0) == 0 || errno != ESRCH) {
+            i++;
+            continue;
+        }
+        log_info("Task '%s' (t-%016llx, pid %lld) is gone without reporting its end; releasing what it held",
+                 t->task, (unsigned long long) t->id, (long long) t->pid);
+        if (t->lease_id)
+            (void) leases_release(d, t->lease_id);
+        *t = d->tasks[--d->n_tasks];
+        d->api.n_tasks = d->n_tasks;
+    }
 }

@@ -13,5 +13,9 @@ int tasks_start(struct daemon *d, const struct api_task *t, struct api_task *ret
 int tasks_usage(struct daemon *d, uint64_t id, const double use[_LEARN_RESOURCE_MAX]);
 int tasks_end(struct daemon *d, uint64_t id, const struct api_task_end *e);
 
+/* Each tick: a task whose pid no longer exists (it was given one, in the daemon's PID namespace)
+ * is dropped and its lease released; nothing is learnt from it. */
+void tasks_reap(struct daemon *d);
+
 /* Sets o's declared_* fields (percentage points, NaN for nothing declared) from a need. */
 void tasks_fill_declared(const struct daemon *d, const struct decide_need *n, struct observation *o);

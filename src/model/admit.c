@@ -178,7 +178,9 @@ int admit_plan(const struct admit_request *req, struct admit_plan *ret)
             continue;
         }
         e->source[r] = NEED_NONE;
-        set_fallback(&plan.reserve, &req->fallback, r);
+        /* A task without a name declares what it holds: it has no type that could be unknown. */
+        if (req->named)
+            set_fallback(&plan.reserve, &req->fallback, r);
         if (req->named && (primary || e->has_prediction[r]))
             e->insufficient_data = true;
     }

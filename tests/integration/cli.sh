@@ -64,7 +64,7 @@ eq "--server unix:" "$?" 0
 out=$(hr notify render --complexity 40)
 eq "notify exits 0" "$?" 0
 check "notify line" grep -q "^✓ Task 'render' notification received" <<<"$out"
-check "stats after the window" wait_for "'$HEADROOM' stats render --json | jq -e '.count == 1'" 5
+check "stats after the window" wait_for "'$HEADROOM' stats render --json | jq -e '.observations == 1'" 5
 out=$(hr stats)
 check "stats header" grep -q '=== Task Statistics ===' <<<"$out"
 check "stats total" grep -q 'Total observations: 1' <<<"$out"
