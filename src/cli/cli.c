@@ -14,8 +14,9 @@
 
 /* The order of "headroom --help". */
 static const struct cli_command *const commands[] = {
-    &cli_command_serve, &cli_command_ask,    &cli_command_notify,  &cli_command_status,
-    &cli_command_stats, &cli_command_config, &cli_command_version, &cli_command_help,
+    &cli_command_serve,   &cli_command_ask,     &cli_command_notify,
+    &cli_command_predict, &cli_command_status,  &cli_command_stats,
+    &cli_command_config,  &cli_command_version, &cli_command_help,
 };
 
 const struct cli_command *cli_command_find(const char *name)
@@ -161,8 +162,10 @@ static int set_option(struct cli_args *a,
         a->version = true;
         return 0;
     case CLI_OPTION_COMPLEXITY:
-        if (safe_atod(v, &a->complexity) < 0 || a->complexity < 0)
-            return fail(err, "invalid --complexity '%s': must be a number ≥ 0", v);
+        /* The daemon's own limit, so that a typo such as 1e51 is a usage error here rather
+         * than a 400 from the daemon. */
+        if (safe_atod(v, &a->complexity) < 0 || !request_complexity_is_valid(a->complexity))
+            return fail(err, "invalid --complexity '%s': must be a number from 0 to 1e15", v);
         return 0;
     case CLI_OPTION_CPU:
         if (parse_pct(v, &a->needs.cpu_pct) < 0)
@@ -552,7 +555,7 @@ static const char global_help_head[] =
 
 static const char global_help_tail[] =
         "\n"
-        "Connection options (ask, notify, status, stats):\n"
+        "Connection options (ask, notify, predict, status, stats):\n"
         "      --server URL        the daemon: http://HOST:PORT, unix:/PATH or /PATH\n"
         "                          (default: $HEADROOM_SERVER, else the socket\n"
         "                          " SERVER_SYSTEM_SOCKET

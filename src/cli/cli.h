@@ -79,8 +79,8 @@ struct cli_command {
 };
 
 extern const struct cli_command cli_command_serve, cli_command_ask, cli_command_notify,
-        cli_command_status, cli_command_stats, cli_command_config, cli_command_version,
-        cli_command_help;
+        cli_command_predict, cli_command_status, cli_command_stats, cli_command_config,
+        cli_command_version, cli_command_help;
 
 /* The command called name, or NULL. */
 const struct cli_command *cli_command_find(const char *name);

@@ -595,3 +595,400 @@ void format_stats(FILE *f, const json_t *stats)
             stats_task(f, json_get_string(t, "task"), t);
     }
 }
+
+/* ---- models ---- */
+
+/* The resources of a task model, in the order they are printed. Their values are percentage
+ * points: of all CPUs, of MemTotal, of one GPU, of one GPU's VRAM (see docs/API.md). */
+static const char *const model_resources[] = { "cpu", "memory", "gpu", "vram" };
+#define MODEL_MEMORY 1 /* the index of "memory", the one resource that also comes in bytes */
+
+/* "6.4 %", or "6.4 % (4.1 GiB)" when o also has bytes_key; "n/a" without key. */
+static const char *
+pp_of(char *buf, size_t len, const json_t *o, const char *key, const char *bytes_key)
+{
+    char b[NUM_MAX];
+    double v, bytes;
+
+    if (!json_get_number(o, key, &v))
+        return "n/a";
+    if (bytes_key && json_get_number(o, bytes_key, &bytes))
+        (void) snprintf(buf, len, "%.1f %% (%s)", v, bytes_str(b, sizeof(b), bytes));
+    else
+        (void) snprintf(buf, len, "%.1f %%", v);
+    return buf;
+}
+
+/* The member with decimals digits after the point ("%.2f" for 2), or with -decimals significant
+ * digits when decimals is negative ("%.4g" for -4); "n/a" when it is not a number. */
+static const char *fixed_of(char *buf, size_t len, const json_t *o, const char *key, int decimals)
+{
+    double v;
+
+    if (!json_get_number(o, key, &v))
+        return "n/a";
+    if (decimals >= 0)
+        (void) snprintf(buf, len, "%.*f", decimals, v);
+    else
+        (void) snprintf(buf, len, "%.*g", -decimals, v);
+    return buf;
+}
+
+/* A member that may be null on purpose (an observation that measured no GPU): "-" for null,
+ * "n/a" when missing or not a number, else the number with decimals as fixed_of(). */
+static const char *cell_of(char *buf, size_t len, const json_t *o, const char *key, int decimals)
+{
+    if (json_is_null(json_get(o, key)))
+        return "-";
+    return fixed_of(buf, len, o, key, decimals);
+}
+
+static bool resource_has_model(const json_t *res)
+{
+    double n;
+
+    return json_get_number(res, "n", &n) && n > 0;
+}
+
+/* 1 when the resource's model is sufficient to decide, 0 when not, -1 when the answer does not
+ * say. The prediction's own flag comes first, then the resource's. */
+static int resource_sufficient(const json_t *res)
+{
+    const json_t *v = json_get(json_get(res, "prediction"), "sufficient");
+
+    if (!json_is_boolean(v))
+        v = json_get(res, "sufficient");
+    if (!json_is_boolean(v))
+        return -1;
+    return json_is_true(v);
+}
+
+static const char *sufficient_str(int s)
+{
+    if (s < 0)
+        return "sufficiency n/a";
+    return s ? "sufficient" : "insufficient";
+}
+
+/* cpu and memory: every task uses them, so lacking a model for them is insufficient data. */
+static bool resource_is_primary(size_t i)
+{
+    return i == 0 || i == MODEL_MEMORY;
+}
+
+/* "  memory   expected 5.3 % (3.4 GiB), upper 6.4 % (4.1 GiB), confidence 0.90, n 12,
+ * sufficient" */
+static void predict_resource(FILE *f, size_t i, const json_t *res)
+{
+    char a[NUM_MAX], b[NUM_MAX], c[NUM_MAX], d[NUM_MAX];
+    const json_t *pred = json_get(res, "prediction");
+    bool memory = i == MODEL_MEMORY;
+    const char *confidence;
+
+    if (json_is_number(json_get(pred, "confidence")))
+        confidence = fixed_of(c, sizeof(c), pred, "confidence", 2);
+    else
+        confidence = fixed_of(c, sizeof(c), res, "confidence", 2);
+    fprintf(f, "  %-8s expected %s, upper %s, confidence %s, n %s, %s\n", model_resources[i],
+            pp_of(a, sizeof(a), pred, "expected", memory ? "expected_bytes" : NULL),
+            pp_of(b, sizeof(b), pred, "upper", memory ? "upper_bytes" : NULL), confidence,
+            count_of(d, sizeof(d), res, "n"), sufficient_str(resource_sufficient(res)));
+}
+
+void format_predict(FILE *f, const char *task, double complexity, const json_t *model)
+{
+    char a[NUM_MAX], b[NUM_MAX];
+    const json_t *resources = json_get(model, "resources");
+    bool reserved[ELEMENTSOF(model_resources)] = { false };
+    bool short_of[ELEMENTSOF(model_resources)] = { false };
+    size_t n_reserved = 0, n_short = 0, n_short_primary = 0;
+    const char *min_obs;
+    bool any = false;
+
+    fputs("Prediction for '", f);
+    fputs_sanitized(task, f);
+    fprintf(f, "' at complexity %g (model ", complexity);
+    fputs_sanitized(json_get_string(model, "model"), f);
+    fprintf(f, ", %s observations):\n", count_of(a, sizeof(a), model, "observations"));
+
+    for (size_t i = 0; i < ELEMENTSOF(model_resources); i++) {
+        const json_t *res = json_get(resources, model_resources[i]);
+
+        if (!resource_has_model(res))
+            continue;
+        any = true;
+        predict_resource(f, i, res);
+    }
+    if (!any)
+        fputs("  no resource has been measured yet\n", f);
+
+    /* What admission makes of it when the task declares nothing (model/admit.h): the upper
+     * bound of every resource whose model is sufficient is reserved; cpu and memory without one,
+     * and any other resource whose model is not sufficient yet, fall back on the thresholds, and
+     * the answer to "ask" notes insufficient_data. */
+    for (size_t i = 0; i < ELEMENTSOF(model_resources); i++) {
+        const json_t *res = json_get(resources, model_resources[i]);
+        bool has_model = resource_has_model(res);
+
+        if (has_model && resource_sufficient(res) == 1) {
+            reserved[i] = true;
+            n_reserved++;
+        } else if (has_model || resource_is_primary(i)) {
+            short_of[i] = true;
+            n_short++;
+            n_short_primary += resource_is_primary(i);
+        }
+    }
+
+    if (n_reserved > 0) {
+        fputs("admission will reserve:", f);
+        for (size_t i = 0, k = 0; i < ELEMENTSOF(model_resources); i++) {
+            if (!reserved[i])
+                continue;
+            const json_t *pred = json_get(json_get(resources, model_resources[i]), "prediction");
+
+            fprintf(f, "%s %s %s", k++ ? "," : "", model_resources[i],
+                    pp_of(a, sizeof(a), pred, "upper", i == MODEL_MEMORY ? "upper_bytes" : NULL));
+        }
+        fputc('\n', f);
+    }
+    if (n_short == 0)
+        return;
+
+    min_obs = count_of(b, sizeof(b), model, "min_observations");
+    if (n_reserved == 0) {
+        /* The fewest observations among the resources that fall short, cpu and memory first:
+         * they are what the task's model as a whole waits for. */
+        double fewest = INFINITY, n;
+
+        for (size_t i = 0; i < ELEMENTSOF(model_resources); i++)
+            if (short_of[i] && (resource_is_primary(i) || n_short_primary == 0) &&
+                json_get_number(json_get(resources, model_resources[i]), "n", &n))
+                fewest = MIN(fewest, n);
+        if (isfinite(fewest))
+            (void) snprintf(a, sizeof(a), "%.0f", fewest);
+        else
+            strcpy(a, "n/a");
+        fprintf(f,
+                "too few observations (%s of %s): admission falls back on thresholds "
+                "(insufficient_data)\n",
+                a, min_obs);
+        return;
+    }
+
+    /* Some resources are reserved, others are not: name those. */
+    fputs("too few observations for", f);
+    for (size_t i = 0, k = 0; i < ELEMENTSOF(model_resources); i++) {
+        if (!short_of[i])
+            continue;
+        fprintf(f, "%s %s (%s of %s)", k++ ? "," : "", model_resources[i],
+                count_of(a, sizeof(a), json_get(resources, model_resources[i]), "n"), min_obs);
+    }
+    fputs(": admission falls back on thresholds (insufficient_data)\n", f);
+}
+
+/* " (lambda 0.97, quantile 0.95)": the parameters in the daemon's order; nothing without any. */
+static void model_params(FILE *f, const json_t *params)
+{
+    const char *key;
+    const json_t *v;
+    bool first = true;
+
+    if (!json_is_object(params) || json_object_size(params) == 0)
+        return;
+    fputs(" (", f);
+    json_object_foreach((json_t *) params, key, v) {
+        fputs(first ? "" : ", ", f);
+        first = false;
+        fputs_sanitized(key, f);
+        fputc(' ', f);
+        if (json_is_number(v))
+            fprintf(f, "%g", json_number_value(v));
+        else if (json_is_string(v))
+            fputs_sanitized(json_string_value(v), f);
+        else if (json_is_boolean(v))
+            fputs(json_is_true(v) ? "true" : "false", f);
+        else
+            fputs("n/a", f);
+    }
+    fputc(')', f);
+}
+
+static const char *yes_no(int s)
+{
+    if (s < 0)
+        return "n/a";
+    return s ? "yes" : "no";
+}
+
+#define MODEL_ROW "  %-8s %10s %10s %11s %5s %7s %7s  %s\n"
+
+static void model_resource(FILE *f, const char *name, const json_t *res)
+{
+    char a[NUM_MAX], b[NUM_MAX], c[NUM_MAX], d[NUM_MAX], e[NUM_MAX], g[NUM_MAX];
+    double n;
+
+    if (!json_is_object(res)) {
+        fprintf(f, "  %-8s n/a\n", name);
+        return;
+    }
+    if (json_get_number(res, "n", &n) && !(n > 0)) {
+        fprintf(f, "  %-8s no observations\n", name);
+        return;
+    }
+    fprintf(f, MODEL_ROW, name, fixed_of(a, sizeof(a), res, "slope", -4),
+            fixed_of(b, sizeof(b), res, "intercept", -4),
+            fixed_of(c, sizeof(c), res, "confidence", 2), count_of(d, sizeof(d), res, "n"),
+            fixed_of(e, sizeof(e), res, "margin", 1), fixed_of(g, sizeof(g), res, "peak", 1),
+            yes_no(resource_sufficient(res)));
+}
+
+/* "  declared needs: 3 runs; memory declared 1.5 pp above what was observed (EMA)". The gap is
+ * the moving average of declared minus observed, so above means the task asks for more than it
+ * uses. */
+static void model_declared(FILE *f, const json_t *declared)
+{
+    const json_t *gap = json_get(declared, "gap");
+    double count;
+
+    fputs("  declared needs: ", f);
+    if (!json_get_number(declared, "count", &count)) {
+        fputs("n/a\n", f);
+        return;
+    }
+    if (!(count > 0)) {
+        fputs("never\n", f);
+        return;
+    }
+    fprintf(f, "%.0f run%s", count, count < 1.5 ? "" : "s");
+    for (size_t i = 0; i < ELEMENTSOF(model_resources); i++) {
+        const json_t *v = json_get(gap, model_resources[i]);
+        double d;
+
+        if (!v)
+            continue;
+        fprintf(f, "; %s declared ", model_resources[i]);
+        if (!json_is_number(v)) {
+            fputs("n/a", f);
+            continue;
+        }
+        d = json_number_value(v);
+        fprintf(f, "%.1f pp %s what was observed (EMA)", fabs(d), d < 0 ? "below" : "above");
+    }
+    fputc('\n', f);
+}
+
+/* Writes s sanitized, then spaces up to width bytes. */
+static void put_padded(FILE *f, const char *s, size_t width)
+{
+    size_t n = s ? strlen(s) : strlen("n/a");
+
+    fputs_sanitized(s, f);
+    for (; n < width; n++)
+        fputc(' ', f);
+}
+
+#define RECENT_TIME_WIDTH   20 /* "2026-11-23 14:59:00Z" */
+#define RECENT_SOURCE_WIDTH 6  /* "notify" */
+#define RECENT_ROW          "  %10s %7s %7s %7s %7s  "
+
+/* An RFC 3339 time in UTC ("2026-11-23T14:59:00.123456Z") to the second, as "2026-11-23
+ * 14:59:00Z", which is what a table of recent runs needs. Anything else is returned as it is. */
+static const char *time_cell(char *buf, size_t len, const char *s)
+{
+    static const char pattern[] = "dddd-dd-ddTdd:dd:dd";
+    size_t n = s ? strlen(s) : 0;
+
+    if (n < sizeof(pattern) || s[n - 1] != 'Z' || len < sizeof(pattern) + 1)
+        return s;
+    for (size_t i = 0; i < sizeof(pattern) - 1; i++)
+        if (pattern[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != pattern[i])
+            return s;
+    memcpy(buf, s, sizeof(pattern) - 1);
+    buf[10] = ' ';
+    buf[sizeof(pattern) - 1] = 'Z';
+    buf[sizeof(pattern)] = '\0';
+    return buf;
+}
+
+static void recent_row(FILE *f, const json_t *o)
+{
+    char t[NUM_MAX], a[NUM_MAX], b[NUM_MAX], c[NUM_MAX], d[NUM_MAX], e[NUM_MAX];
+    const json_t *declared = json_get(o, "declared");
+    bool overlapped = json_is_true(json_get(o, "overlapped"));
+    bool has_declared = json_is_object(declared) && json_object_size(declared) > 0;
+    const char *flags = "-";
+
+    if (overlapped && has_declared)
+        flags = "overlapped,declared";
+    else if (overlapped)
+        flags = "overlapped";
+    else if (has_declared)
+        flags = "declared";
+
+    fputs("  ", f);
+    put_padded(f, time_cell(t, sizeof(t), json_get_string(o, "started_at")), RECENT_TIME_WIDTH);
+    fprintf(f, RECENT_ROW, cell_of(a, sizeof(a), o, "complexity", -10),
+            cell_of(b, sizeof(b), o, "cpu", 1), cell_of(c, sizeof(c), o, "memory", 1),
+            cell_of(d, sizeof(d), o, "gpu", 1), cell_of(e, sizeof(e), o, "vram", 1));
+    put_padded(f, json_get_string(o, "source"), RECENT_SOURCE_WIDTH);
+    fprintf(f, "  %s\n", flags);
+}
+
+static void model_recent(FILE *f, const json_t *recent)
+{
+    size_t i, n;
+    const json_t *o;
+
+    if (!json_is_array(recent)) {
+        fputs("\n  Recent observations: n/a\n", f);
+        return;
+    }
+    n = json_array_size(recent);
+    if (n == 0) {
+        fputs("\n  Recent observations: none\n", f);
+        return;
+    }
+    fputs("\n  Recent observations (newest first):\n  ", f);
+    put_padded(f, "time", RECENT_TIME_WIDTH);
+    fprintf(f, RECENT_ROW, "complexity", "cpu", "memory", "gpu", "vram");
+    put_padded(f, "source", RECENT_SOURCE_WIDTH);
+    fputs("  flags\n", f);
+    json_array_foreach(recent, i, o) {
+        if (i >= FORMAT_RECENT_MAX)
+            break;
+        recent_row(f, o);
+    }
+    if (n > FORMAT_RECENT_MAX)
+        fprintf(f, "  (%zu older not shown; --json has them)\n", n - FORMAT_RECENT_MAX);
+}
+
+void format_model(FILE *f, const json_t *model)
+{
+    char a[NUM_MAX], b[NUM_MAX], c[NUM_MAX];
+    const json_t *resources = json_get(model, "resources");
+    const json_t *sufficient = json_get(model, "sufficient");
+
+    fputs("\nModel: ", f);
+    fputs_sanitized(json_get_string(model, "model"), f);
+    model_params(f, json_get(model, "params"));
+    fprintf(f, "\n  Observations: %s (%s needed to decide: %s)\n",
+            count_of(a, sizeof(a), model, "observations"),
+            count_of(b, sizeof(b), model, "min_observations"),
+            sufficient_str(json_is_boolean(sufficient) ? json_is_true(sufficient) : -1));
+    fputs("  Updated: ", f);
+    fputs_sanitized(json_get_string(model, "updated_at"), f);
+    fputc('\n', f);
+
+    fputs("  Per resource, in percentage points (slope: per unit of complexity):\n", f);
+    fprintf(f, MODEL_ROW, "resource", "slope", "intercept", "confidence", "n", "margin", "peak",
+            "sufficient");
+    for (size_t i = 0; i < ELEMENTSOF(model_resources); i++)
+        model_resource(f, model_resources[i], json_get(resources, model_resources[i]));
+
+    fprintf(f, "  %s of %s observations overlapped another task's window and were down-weighted\n",
+            count_of(a, sizeof(a), model, "overlapped"),
+            count_of(c, sizeof(c), model, "observations"));
+    model_declared(f, json_get(model, "declared"));
+    model_recent(f, json_get(model, "recent"));
+}

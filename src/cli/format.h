@@ -24,3 +24,22 @@ void format_stats(FILE *f, const json_t *stats);
 
 /* Writes s with bytes below 0x20 and DEL replaced by '?'. NULL prints "n/a". */
 void fputs_sanitized(const char *s, FILE *f);
+
+/* The answer to "predict": GET /v1/models/TASK?complexity=N. A header line, one line per resource
+ * that has a model (n > 0: cpu, memory, gpu, vram in that order) with the expected and upper
+ * values in percentage points (memory also in bytes), the confidence, n and whether it is
+ * sufficient to decide, then what admission makes of it for a task that declares nothing:
+ * "admission will reserve: ..." with the upper values of the sufficient resources, and for the
+ * others (cpu and memory without a sufficient model, any resource with an insufficient one)
+ * "too few observations (N of M): admission falls back on thresholds (insufficient_data)", M
+ * being the daemon's min_observations; when some resources are reserved and others are not,
+ * the line names each ("too few observations for vram (2 of 5): ..."). task and complexity are
+ * what was asked. */
+void format_predict(FILE *f, const char *task, double complexity, const json_t *model);
+
+/* The "Model" section that "stats TASK" prints after format_stats(): GET /v1/models/TASK's model
+ * name and parameters, per resource the coefficients, confidence, n, margin and peak, how many
+ * observations overlapped another task, how declared needs compare with what was observed, and
+ * at most FORMAT_RECENT_MAX recent observations, newest first, as a table. */
+#define FORMAT_RECENT_MAX 10
+void format_model(FILE *f, const json_t *model);

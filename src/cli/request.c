@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -290,6 +291,65 @@ int request_stats_path(const char *task, char **ret)
     if (r < 0)
         return r;
     if (asprintf(&s, "/stats?task=%s", enc) < 0)
+        return -ENOMEM;
+    *ret = s;
+    return 0;
+}
+
+bool request_complexity_is_valid(double complexity)
+{
+    /* False for NaN, which fails every comparison. */
+    return complexity >= 0 && complexity <= REQUEST_COMPLEXITY_MAX;
+}
+
+/* Writes v, which request_complexity_is_valid() accepted, in the form a person would type: whole
+ * numbers without a fraction or an exponent (all of them are exact below 2^53, and 1e15 is), and
+ * fractions with the fewest digits that still read back as v, so "2.5" is sent, not
+ * "2.5000000000000000". DBL_DECIMAL_DIG (17) digits always read back. */
+static void complexity_str(double v, char *buf, size_t len)
+{
+    if (!(v > floor(v))) {
+        (void) snprintf(buf, len, "%.0f", v);
+        return;
+    }
+    for (int digits = 1; digits <= 17; digits++) {
+        (void) snprintf(buf, len, "%.*g", digits, v);
+        double back = strtod(buf, NULL);
+        if (!(back < v || back > v))
+            return;
+    }
+}
+
+int request_model_path(const char *task, bool with_complexity, double complexity, char **ret)
+{
+    _cleanup_free_ char *enc = NULL;
+    char num[64] = "";
+    char *s;
+    int r;
+
+    if (!task || !request_task_is_valid(task))
+        return -EINVAL;
+    if (with_complexity) {
+        if (!request_complexity_is_valid(complexity))
+            return -EINVAL;
+        complexity_str(complexity, num, sizeof(num));
+    }
+    /* A segment of "." or ".." would be removed from the path by URL normalisation (libcurl's
+     * included) before it reached the daemon; encoded, it is an ordinary name. */
+    if (strcmp(task, ".") == 0)
+        enc = strdup("%2E");
+    else if (strcmp(task, "..") == 0)
+        enc = strdup("%2E%2E");
+    else {
+        r = url_encode(task, &enc);
+        if (r < 0)
+            return r;
+    }
+    if (!enc)
+        return -ENOMEM;
+    /* The number is made of digits, '.', 'e' and '-' only (an exponent is never positive below
+     * 1e15), all of them unreserved in a query, so it needs no encoding. */
+    if (asprintf(&s, "/v1/models/%s%s%s", enc, with_complexity ? "?complexity=" : "", num) < 0)
         return -ENOMEM;
     *ret = s;
     return 0;

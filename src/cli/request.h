@@ -60,3 +60,18 @@ int url_encode(const char *s, char **ret);
 
 /* "/stats" when task is NULL, else "/stats?task=<url_encode(task)>". Returns 0, -ENOMEM. */
 int request_stats_path(const char *task, char **ret);
+
+/* The largest complexity the daemon accepts (its /v1/ask and /v1/models limit), so that the client
+ * refuses a larger one as a usage error instead of sending it to be answered 400. */
+#define REQUEST_COMPLEXITY_MAX 1e15
+
+/* True when complexity is finite and within 0..REQUEST_COMPLEXITY_MAX. */
+bool request_complexity_is_valid(double complexity);
+
+/* "/v1/models/<url_encode(task)>", a task named "." or ".." as "%2E" or "%2E%2E", and with
+ * with_complexity "?complexity=N" after it. N is an integer ("1080") when complexity is integral,
+ * else the shortest decimal that reads back as the same double ("2.5", "0.1"; a very small
+ * fraction may be "1e-07"). *ret is owned by the caller. Returns 0, -EINVAL (task NULL, not a
+ * valid task name, or with_complexity and a complexity that request_complexity_is_valid()
+ * refuses) or -ENOMEM. Does not log. */
+int request_model_path(const char *task, bool with_complexity, double complexity, char **ret);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -93,6 +94,52 @@ static void test_connection_options(void **state)
     assert_int_equal(a.n_args, 0);
 }
 
+static void test_predict_options(void **state)
+{
+    struct cli_args a;
+    char err[CLI_MESSAGE_MAX];
+
+    assert_int_equal(PARSE(&a, err, "predict", "encode"), 0);
+    assert_ptr_equal(a.command, &cli_command_predict);
+    assert_int_equal(a.n_args, 1);
+    assert_string_equal(a.args[0], "encode");
+    assert_false(a.complexity > 0); /* the default is 0 */
+    assert_false(a.json);
+
+    assert_int_equal(PARSE(&a, err, "--server", "unix:/run/h.sock", "predict", "--complexity",
+                           "1080", "my task", "--json", "-q"),
+                     0);
+    assert_ptr_equal(a.command, &cli_command_predict);
+    assert_string_equal(a.args[0], "my task");
+    assert_true(a.complexity > 1079.999 && a.complexity < 1080.001);
+    assert_true(a.json);
+    assert_true(a.quiet);
+    assert_true(a.has_server);
+
+    /* The limits themselves are accepted. */
+    assert_int_equal(PARSE(&a, err, "predict", "x", "--complexity=1e15"), 0);
+    assert_true(a.complexity > 0.999e15 && a.complexity < 1.001e15);
+    assert_int_equal(PARSE(&a, err, "predict", "x", "--complexity", "0.25"), 0);
+    assert_true(a.complexity > 0.2499 && a.complexity < 0.2501);
+    assert_int_equal(PARSE(&a, err, "predict", "--", "-x"), 0);
+    assert_string_equal(a.args[0], "-x");
+
+    /* Listed in the help, with its option. */
+    assert_ptr_equal(cli_command_find("predict"), &cli_command_predict);
+    char *out = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&out, &n);
+    assert_non_null(f);
+    cli_help(NULL, f);
+    cli_help(&cli_command_predict, f);
+    assert_int_equal(fclose(f), 0);
+    assert_non_null(strstr(out, "\n  predict TASK [OPTIONS]   what TASK is expected to use"));
+    assert_non_null(strstr(out, "Usage: headroom predict TASK [OPTIONS]\n"));
+    assert_non_null(strstr(out, "      --complexity N      how heavy this run is, 0 to 1e15"));
+    assert_non_null(strstr(out, "      --server URL"));
+    free(out);
+}
+
 static void test_other_commands(void **state)
 {
     struct cli_args a;
@@ -146,11 +193,11 @@ static const struct bad_case bad_cases[] = {
     { { "ask", "x", "--vram", "-1G", NULL },
       "invalid --vram '-1G': expected a size such as 512M, 8G or 1.5GiB" },
     { { "ask", "x", "--complexity", "-1", NULL },
-      "invalid --complexity '-1': must be a number ≥ 0" },
+      "invalid --complexity '-1': must be a number from 0 to 1e15" },
     { { "ask", "x", "--complexity", "nan", NULL },
-      "invalid --complexity 'nan': must be a number ≥ 0" },
+      "invalid --complexity 'nan': must be a number from 0 to 1e15" },
     { { "ask", "x", "--complexity", "inf", NULL },
-      "invalid --complexity 'inf': must be a number ≥ 0" },
+      "invalid --complexity 'inf': must be a number from 0 to 1e15" },
     { { "ask", "x", "--cpu", "150", NULL },
       "invalid --cpu '150': must be a percentage of the whole machine, 0-100" },
     { { "ask", "x", "--gpu", "-5", NULL },
@@ -188,6 +235,31 @@ static const struct bad_case bad_cases[] = {
     { { "ask", "\xff", NULL },
       "invalid task name: it must be 1-128 bytes of UTF-8 without control characters" },
     { { "help", "a", "b", NULL }, "too many arguments for 'help'" },
+    { { "ask", "x", "--complexity", "1e16", NULL },
+      "invalid --complexity '1e16': must be a number from 0 to 1e15" },
+    { { "predict", NULL }, "missing TASK" },
+    { { "predict", "--complexity", "5", "--json", NULL }, "missing TASK" },
+    { { "predict", "a", "b", NULL }, "too many arguments for 'predict'" },
+    { { "predict", "a", "--", "--json", NULL }, "too many arguments for 'predict'" },
+    { { "predict", "x", "--complexity", "-0.5", NULL },
+      "invalid --complexity '-0.5': must be a number from 0 to 1e15" },
+    { { "predict", "x", "--complexity", "1000000000000001", NULL },
+      "invalid --complexity '1000000000000001': must be a number from 0 to 1e15" },
+    { { "predict", "x", "--complexity", "1e999", NULL },
+      "invalid --complexity '1e999': must be a number from 0 to 1e15" },
+    { { "predict", "x", "--complexity=NaN", NULL },
+      "invalid --complexity 'NaN': must be a number from 0 to 1e15" },
+    { { "predict", "x", "--complexity", "12abc", NULL },
+      "invalid --complexity '12abc': must be a number from 0 to 1e15" },
+    { { "predict", "x", "--complexity", "", NULL },
+      "invalid --complexity '': must be a number from 0 to 1e15" },
+    { { "predict", "x", "--complexity", NULL }, "option '--complexity' requires an argument" },
+    { { "predict", "x", "--cpu", "5", NULL }, "option '--cpu' does not apply to 'predict'" },
+    { { "predict", "x", "--mem", "1G", NULL }, "option '--mem' does not apply to 'predict'" },
+    { { "predict", "new\nline", NULL },
+      "invalid task name: it must be 1-128 bytes of UTF-8 without control characters" },
+    { { "stats", "x", "--complexity", "1", NULL },
+      "option '--complexity' does not apply to 'stats'" },
 };
 
 static int bad_argc(const struct bad_case *c, char **argv)
@@ -333,7 +405,7 @@ int main(void)
         cmocka_unit_test(test_ask_options),    cmocka_unit_test(test_connection_options),
         cmocka_unit_test(test_other_commands), cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_long_task_name), cmocka_unit_test(test_main_exit_2),
-        cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_resolve),        cmocka_unit_test(test_predict_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/macro.h"
 #include "cli/format.h"
 
 /* cmocka.h needs stdarg.h, stddef.h and setjmp.h before it. */
@@ -186,7 +187,8 @@ static void test_ask_lenient(void **state)
            "{\"allowed\":false,\"checks\":[{\"resource\":\"cpu\",\"ok\":false},"
            "{\"resource\":\"\\u001b[2J\",\"ok\":false,\"unit\":\"percent\",\"current\":\"high\"},"
            "{\"ok\":false,\"unit\":\"bytes\",\"path\":\"/a\\u0007b\"}, 42, null],"
-           "\"reasons\":[1, \"cpu_overload\", \"\\u001b[2J\", \"unknown\", \"\\u001b]0;pwned\\u0007\"]}",
+           "\"reasons\":[1, \"cpu_overload\", \"\\u001b[2J\", \"unknown\", "
+           "\"\\u001b]0;pwned\\u0007\"]}",
            "✗ Task 'x' is DENIED\nReasons:\n"
            "  - cpu_overload: n/a used + n/a = n/a > n/a\n"
            "  - ?[2J: n/a used + n/a = n/a > n/a\n"
@@ -336,6 +338,377 @@ static void test_stats(void **state)
            "  Avg CPU delta:  n/a\n  Avg Memory delta: n/a\n");
 }
 
+/* ---- predict and the model section of "stats TASK" ---- */
+
+/* Test JSON is written with single quotes, which become double quotes here, so that fixtures
+ * stay readable. None of the strings in them needs an apostrophe. */
+static json_t *load_quoted(const char *text)
+{
+    json_error_t e;
+    char *s = strdup(text);
+    json_t *j;
+
+    assert_non_null(s);
+    for (char *p = s; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    j = json_loads(s, JSON_DECODE_ANY, &e);
+    if (!j)
+        fail_msg("bad test JSON: %s (line %d col %d)", e.text, e.line, e.column);
+    free(s);
+    return j;
+}
+
+/* A file of tests/unit/cli/fixtures, found through $HEADROOM_CLI_FIXTURES. */
+static json_t *load_fixture(const char *name)
+{
+    const char *dir = getenv("HEADROOM_CLI_FIXTURES");
+    char path[4096];
+    json_error_t e;
+    json_t *j;
+
+    assert_non_null(dir);
+    assert_true(snprintf(path, sizeof(path), "%s/%s", dir, name) < (int) sizeof(path));
+    j = json_load_file(path, 0, &e);
+    if (!j)
+        fail_msg("cannot load %s: %s (line %d)", path, e.text, e.line);
+    return j;
+}
+
+/* The output of format_predict() (task set) or format_model() (task NULL). Owned by the caller. */
+static char *render(const json_t *j, const char *task, double complexity)
+{
+    char *out = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&out, &n);
+
+    assert_non_null(f);
+    if (task)
+        format_predict(f, task, complexity, j);
+    else
+        format_model(f, j);
+    assert_int_equal(fclose(f), 0);
+    return out;
+}
+
+static void expect_output(json_t *j, const char *task, double complexity, const char *expected)
+{
+    char *out = render(j, task, complexity);
+
+    assert_string_equal(out, expected);
+    free(out);
+    json_decref(j);
+}
+
+/* Every needle must be in the output, and none of the control characters a hostile server
+ * could send may be. */
+static void
+expect_contains(json_t *j, const char *task, double complexity, const char *const *needles)
+{
+    char *out = render(j, task, complexity);
+
+    for (size_t i = 0; needles[i]; i++)
+        if (!strstr(out, needles[i]))
+            fail_msg("'%s' not in:\n%s", needles[i], out);
+    for (const unsigned char *p = (const unsigned char *) out; *p; p++)
+        if ((*p < 0x20 && *p != '\n') || *p == 0x7f)
+            fail_msg("control character 0x%02x in:\n%s", *p, out);
+    free(out);
+    json_decref(j);
+}
+
+static void test_predict_full(void **state)
+{
+    expect_output(load_fixture("model-encode.json"), "encode", 1080,
+                  "Prediction for 'encode' at complexity 1080 (model ewls, 12 observations):\n"
+                  "  cpu      expected 31.3 %, upper 33.4 %, confidence 0.82, n 12, sufficient\n"
+                  "  memory   expected 5.6 % (3.6 GiB), upper 6.4 % (4.1 GiB), confidence 0.90, "
+                  "n 12, sufficient\n"
+                  "admission will reserve: cpu 33.4 %, memory 6.4 % (4.1 GiB)\n");
+}
+
+static void test_predict_insufficient(void **state)
+{
+    /* Every resource with n > 0 is shown, even one (gpu) that is not among the deciding ones. */
+    expect_output(load_fixture("model-render.json"), "render", 0,
+                  "Prediction for 'render' at complexity 0 (model ewls, 3 observations):\n"
+                  "  cpu      expected 12.0 %, upper 16.0 %, confidence 0.30, n 3, insufficient\n"
+                  "  memory   expected 2.0 % (1.3 GiB), upper 2.5 % (1.6 GiB), confidence 0.30, "
+                  "n 3, insufficient\n"
+                  "  gpu      expected 40.0 %, upper 45.0 %, confidence 0.20, n 2, insufficient\n"
+                  "too few observations (3 of 5): admission falls back on thresholds "
+                  "(insufficient_data)\n");
+
+    /* Admission goes resource by resource: cpu's model is ready, memory's is not. */
+    expect_output(load_quoted("{'observations':9,'min_observations':5,'sufficient':false,"
+                              "'resources':{'cpu':{'n':6,'sufficient':true,"
+                              "'prediction':{'expected':20,'upper':25,'sufficient':true}},"
+                              "'memory':{'n':4,'sufficient':false}}}"),
+                  "t", 2.5,
+                  "Prediction for 't' at complexity 2.5 (model n/a, 9 observations):\n"
+                  "  cpu      expected 20.0 %, upper 25.0 %, confidence n/a, n 6, sufficient\n"
+                  "  memory   expected n/a, upper n/a, confidence n/a, n 4, insufficient\n"
+                  "admission will reserve: cpu 25.0 %\n"
+                  "too few observations for memory (4 of 5): admission falls back on thresholds "
+                  "(insufficient_data)\n");
+
+    /* Nothing is ready: the fewer of cpu's and memory's observations is the one that counts,
+     * not a GPU's. A cpu never measured (missing) counts as not ready. */
+    expect_output(load_quoted("{'observations':4,'min_observations':5,"
+                              "'resources':{'memory':{'n':4,'sufficient':false},"
+                              "'gpu':{'n':1,'sufficient':false}}}"),
+                  "t", 0,
+                  "Prediction for 't' at complexity 0 (model n/a, 4 observations):\n"
+                  "  memory   expected n/a, upper n/a, confidence n/a, n 4, insufficient\n"
+                  "  gpu      expected n/a, upper n/a, confidence n/a, n 1, insufficient\n"
+                  "too few observations (4 of 5): admission falls back on thresholds "
+                  "(insufficient_data)\n");
+}
+
+static void test_predict_sufficient_mixed(void **state)
+{
+    /* cpu and memory are reserved; a VRAM model with too few runs is not, and is named. */
+    expect_output(load_quoted("{'model':'ewls','observations':8,'min_observations':5,"
+                              "'resources':{"
+                              "'vram':{'n':2,'prediction':{'expected':10,'upper':12,"
+                              "'confidence':0.1,'sufficient':false}},"
+                              "'cpu':{'n':8,'confidence':0.7,'sufficient':true,"
+                              "'prediction':{'expected':20,'upper':25,'sufficient':true}},"
+                              "'memory':{'n':8,'prediction':{'expected':3,'upper':4,"
+                              "'confidence':0.75,'sufficient':true,'upper_bytes':1073741824}}}}"),
+                  "t", 1e15,
+                  "Prediction for 't' at complexity 1e+15 (model ewls, 8 observations):\n"
+                  "  cpu      expected 20.0 %, upper 25.0 %, confidence 0.70, n 8, sufficient\n"
+                  "  memory   expected 3.0 %, upper 4.0 % (1.0 GiB), confidence 0.75, n 8, "
+                  "sufficient\n"
+                  "  vram     expected 10.0 %, upper 12.0 %, confidence 0.10, n 2, insufficient\n"
+                  "admission will reserve: cpu 25.0 %, memory 4.0 % (1.0 GiB)\n"
+                  "too few observations for vram (2 of 5): admission falls back on thresholds "
+                  "(insufficient_data)\n");
+
+    /* A GPU that is ready is reserved too; one never measured (n 0) is not a gap. */
+    expect_output(load_quoted("{'min_observations':3,'resources':{"
+                              "'cpu':{'n':3,'sufficient':true,'prediction':{'upper':1}},"
+                              "'memory':{'n':3,'sufficient':true,'prediction':{'upper':2}},"
+                              "'gpu':{'n':3,'sufficient':true,'prediction':{'upper':50.25}},"
+                              "'vram':{'n':0,'sufficient':false}}}"),
+                  "t", 0,
+                  "Prediction for 't' at complexity 0 (model n/a, n/a observations):\n"
+                  "  cpu      expected n/a, upper 1.0 %, confidence n/a, n 3, sufficient\n"
+                  "  memory   expected n/a, upper 2.0 %, confidence n/a, n 3, sufficient\n"
+                  "  gpu      expected n/a, upper 50.2 %, confidence n/a, n 3, sufficient\n"
+                  "admission will reserve: cpu 1.0 %, memory 2.0 %, gpu 50.2 %\n");
+
+    /* The top-level flag says sufficient, but no resource does: not reserved on faith. */
+    expect_output(load_quoted("{'sufficient':true,'resources':{'cpu':{'n':5}}}"), "t", 0,
+                  "Prediction for 't' at complexity 0 (model n/a, n/a observations):\n"
+                  "  cpu      expected n/a, upper n/a, confidence n/a, n 5, sufficiency n/a\n"
+                  "too few observations (5 of n/a): admission falls back on thresholds "
+                  "(insufficient_data)\n");
+}
+
+static void test_predict_minimal(void **state)
+{
+    static const char none[] =
+            "Prediction for 'x' at complexity 0 (model n/a, n/a observations):\n"
+            "  no resource has been measured yet\n"
+            "too few observations (n/a of n/a): admission falls back on thresholds "
+            "(insufficient_data)\n";
+
+    expect_output(load_quoted("{}"), "x", 0, none);
+    expect_output(load_quoted("null"), "x", 0, none);
+    expect_output(load_quoted("[{'resources':{}}]"), "x", 0, none);
+    /* A task learnt but never measured: every n is 0. */
+    expect_output(load_quoted("{'model':'ewls','observations':0,'min_observations':5,"
+                              "'sufficient':false,'resources':{'cpu':{'n':0,'sufficient':false},"
+                              "'memory':{'n':0,'sufficient':false},'gpu':{'n':0},'vram':{'n':0}}}"),
+                  "x", 0,
+                  "Prediction for 'x' at complexity 0 (model ewls, 0 observations):\n"
+                  "  no resource has been measured yet\n"
+                  "too few observations (0 of 5): admission falls back on thresholds "
+                  "(insufficient_data)\n");
+}
+
+static void test_predict_wrong_types(void **state)
+{
+    /* Strings for numbers, numbers for objects, an array for the resources: n/a, no crash. */
+    expect_output(load_quoted("{'model':7,'observations':'12','min_observations':[5],"
+                              "'sufficient':'yes','resources':[1,2]}"),
+                  "x", 1,
+                  "Prediction for 'x' at complexity 1 (model n/a, n/a observations):\n"
+                  "  no resource has been measured yet\n"
+                  "too few observations (n/a of n/a): admission falls back on thresholds "
+                  "(insufficient_data)\n");
+    expect_output(load_quoted("{'sufficient':true,'resources':{'cpu':{'n':'12'},"
+                              "'memory':{'n':3,'confidence':'high','sufficient':1,"
+                              "'prediction':{'expected':'5','upper':null,'upper_bytes':'1G',"
+                              "'sufficient':'no'}},'gpu':7,'vram':{'n':true}}}"),
+                  "x", 1,
+                  "Prediction for 'x' at complexity 1 (model n/a, n/a observations):\n"
+                  "  memory   expected n/a, upper n/a, confidence n/a, n 3, sufficiency n/a\n"
+                  "too few observations (3 of n/a): admission falls back on thresholds "
+                  "(insufficient_data)\n");
+}
+
+static void test_predict_hostile(void **state)
+{
+    static const char *const needles[] = {
+        "Prediction for 'a?b' at complexity 3 (model ?[2J?]0;x?, 12 observations):\n",
+        "  cpu      expected 1.0 %, upper 2.0 %, confidence 0.50, n 12, sufficient\n",
+        "admission will reserve: cpu 2.0 %\n",
+        NULL,
+    };
+
+    expect_contains(load_quoted("{'model':'\\u001b[2J\\u001b]0;x\\u0007','observations':12,"
+                                "'sufficient':true,'resources':{'cpu':{'n':12,'sufficient':true,"
+                                "'prediction':{'expected':1,'upper':2,'confidence':0.5}},"
+                                "'\\u001b':{'n':1}}}"),
+                    "a\033b", 3, needles);
+}
+
+static void test_model_full(void **state)
+{
+    expect_output(
+            load_fixture("model-encode.json"), NULL, 0,
+            "\n"
+            "Model: ewls (lambda 0.97, quantile 0.95, shrinkage_weight 5, margin_factor 1)\n"
+            "  Observations: 12 (5 needed to decide: sufficient)\n"
+            "  Updated: 2026-11-23T15:00:00.000Z\n"
+            "  Per resource, in percentage points (slope: per unit of complexity):\n"
+            "  resource      slope  intercept  confidence     n  margin    peak  sufficient\n"
+            "  cpu            0.01       20.5        0.82    12     2.1    35.0  yes\n"
+            "  memory        0.002       3.44        0.90    12     0.8     6.6  yes\n"
+            "  gpu      no observations\n"
+            "  vram     no observations\n"
+            "  2 of 12 observations overlapped another task's window and were down-weighted\n"
+            "  declared needs: 3 runs; cpu declared 4.0 pp below what was observed (EMA); memory "
+            "declared 1.5 pp above what was observed (EMA)\n"
+            "\n"
+            "  Recent observations (newest first):\n"
+            "  time                  complexity     cpu  memory     gpu    vram  source  flags\n"
+            "  2026-11-23 14:59:00Z        1080    31.0     5.5       -       -  run     "
+            "declared\n"
+            "  2026-11-23 14:49:00Z         720    30.5     5.6       -       -  notify  "
+            "overlapped\n"
+            "  2026-11-23 14:39:00Z        1080    30.0     5.7       -       -  notify  -\n"
+            "  2026-11-23 14:29:00Z         720    29.5     5.8       -       -  run     -\n"
+            "  2026-11-23 14:19:00Z        1080    29.0     5.9       -       -  notify  "
+            "overlapped,declared\n"
+            "  2026-11-23 14:09:00Z         720    28.5     6.0       -       -  notify  -\n"
+            "  2026-11-23 13:59:00Z        1080    28.0     6.1       -       -  run     -\n"
+            "  2026-11-23 13:49:00Z         720    27.5     6.2       -       -  notify  "
+            "declared\n"
+            "  2026-11-23 13:39:00Z        1080    27.0     6.3       -       -  notify  -\n"
+            "  2026-11-23 13:29:00Z         720    26.5     6.4       -       -  run     -\n"
+            "  (2 older not shown; --json has them)\n");
+}
+
+static void test_model_minimal(void **state)
+{
+    static const char empty[] =
+            "\n"
+            "Model: n/a\n"
+            "  Observations: n/a (n/a needed to decide: sufficiency n/a)\n"
+            "  Updated: n/a\n"
+            "  Per resource, in percentage points (slope: per unit of complexity):\n"
+            "  resource      slope  intercept  confidence     n  margin    peak  sufficient\n"
+            "  cpu      n/a\n"
+            "  memory   n/a\n"
+            "  gpu      n/a\n"
+            "  vram     n/a\n"
+            "  n/a of n/a observations overlapped another task's window and were down-weighted\n"
+            "  declared needs: n/a\n"
+            "\n"
+            "  Recent observations: n/a\n";
+
+    expect_output(load_quoted("{}"), NULL, 0, empty);
+    expect_output(load_quoted("42"), NULL, 0, empty);
+    expect_output(load_quoted("{'params':{},'resources':[],'declared':[],'recent':{}}"), NULL, 0,
+                  empty);
+
+    /* The smallest real answer: one run, nothing declared, no GPU. */
+    expect_output(
+            load_quoted("{'task':'t','model':'ewma','observations':1,'min_observations':5,"
+                        "'sufficient':false,'overlapped':0,'declared':{'count':0},"
+                        "'updated_at':'2026-11-23T15:00:00.000Z','params':{'alpha':0.3},"
+                        "'resources':{'cpu':{'n':1,'slope':0,'intercept':12.5,'confidence':0.1,"
+                        "'sufficient':false,'margin':0,'peak':12.5},"
+                        "'memory':{'n':1,'slope':0,'intercept':1,'confidence':0.1,"
+                        "'sufficient':false,'margin':0,'peak':1},"
+                        "'gpu':{'n':0,'sufficient':false},'vram':{'n':0,'sufficient':false}},"
+                        "'recent':[]}"),
+            NULL, 0,
+            "\n"
+            "Model: ewma (alpha 0.3)\n"
+            "  Observations: 1 (5 needed to decide: insufficient)\n"
+            "  Updated: 2026-11-23T15:00:00.000Z\n"
+            "  Per resource, in percentage points (slope: per unit of complexity):\n"
+            "  resource      slope  intercept  confidence     n  margin    peak  sufficient\n"
+            "  cpu               0       12.5        0.10     1     0.0    12.5  no\n"
+            "  memory            0          1        0.10     1     0.0     1.0  no\n"
+            "  gpu      no observations\n"
+            "  vram     no observations\n"
+            "  0 of 1 observations overlapped another task's window and were down-weighted\n"
+            "  declared needs: never\n"
+            "\n"
+            "  Recent observations: none\n");
+}
+
+static void test_model_recent_times(void **state)
+{
+    static const char *const needles[] = {
+        /* UTC to the second, whatever the fraction. */
+        "\n  2026-11-23 15:21:44Z           1     1.0     2.0       -       -  notify  -\n",
+        "\n  2026-11-23 15:21:45Z           2     1.0     2.0       -       -  run     -\n",
+        /* Not UTC, or not a time: shown as it came. */
+        "\n  2026-11-23T15:21:44+01:00           3",
+        "\n  yesterday                      4",
+        "\n  2026-11-23T15:21:4xZ           5",
+        NULL,
+    };
+
+    expect_contains(load_quoted("{'recent':["
+                                "{'started_at':'2026-11-23T15:21:44.299000Z','complexity':1,"
+                                "'cpu':1,'memory':2,'gpu':null,'vram':null,'source':'notify'},"
+                                "{'started_at':'2026-11-23T15:21:45Z','complexity':2,"
+                                "'cpu':1,'memory':2,'gpu':null,'vram':null,'source':'run'},"
+                                "{'started_at':'2026-11-23T15:21:44+01:00','complexity':3},"
+                                "{'started_at':'yesterday','complexity':4},"
+                                "{'started_at':'2026-11-23T15:21:4xZ','complexity':5}]}"),
+                    NULL, 0, needles);
+}
+
+static void test_model_wrong_types(void **state)
+{
+    static const char *const needles[] = {
+        "Model: ?[31m (lambda n/a, ?]2;t? x, on true)\n",
+        "  Observations: n/a (n/a needed to decide: sufficiency n/a)\n",
+        "  Updated: n/a\n",
+        "  cpu             n/a        n/a         n/a   n/a     n/a     n/a  n/a\n",
+        "  memory   n/a\n",
+        "  gpu      no observations\n",
+        "  vram            1.5        n/a         n/a     2     n/a     n/a  no\n",
+        "  declared needs: 1 run; cpu declared n/a; memory declared 0.0 pp above what was "
+        "observed (EMA)\n",
+        /* null is "not measured" (-), a missing or mistyped value n/a. */
+        "  n/a                          n/a     n/a     n/a     n/a     n/a  n/a     -\n",
+        "  2026?[1m                     n/a       -    12.3     n/a     n/a  ?       "
+        "declared\n",
+        NULL,
+    };
+
+    expect_contains(load_quoted("{'model':'\\u001b[31m','observations':'x','sufficient':0,"
+                                "'updated_at':5,"
+                                "'params':{'lambda':null,'\\u001b]2;t\\u0007':'x','on':true},"
+                                "'resources':{'cpu':{},'memory':[],'gpu':{'n':0},"
+                                "'vram':{'n':2,'slope':1.5,'sufficient':false}},"
+                                "'declared':{'count':1,'gap':{'cpu':'big','memory':0}},"
+                                "'recent':[7,{'started_at':'2026\\u001b[1m','complexity':'x',"
+                                "'cpu':null,'memory':12.34,'gpu':'0','source':'\\u007f',"
+                                "'overlapped':'yes','declared':{'cpu':1}}]}"),
+                    NULL, 0, needles);
+}
+
 static void test_sanitize(void **state)
 {
     char *out = NULL;
@@ -353,11 +726,26 @@ static void test_sanitize(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ask_denied),  cmocka_unit_test(test_ask_allowed),
-        cmocka_unit_test(test_ask_binding), cmocka_unit_test(test_ask_gpu_denied),
-        cmocka_unit_test(test_ask_capfox),  cmocka_unit_test(test_ask_lenient),
-        cmocka_unit_test(test_status),      cmocka_unit_test(test_status_capfox_and_empty),
-        cmocka_unit_test(test_stats),       cmocka_unit_test(test_sanitize),
+        cmocka_unit_test(test_ask_denied),
+        cmocka_unit_test(test_ask_allowed),
+        cmocka_unit_test(test_ask_binding),
+        cmocka_unit_test(test_ask_gpu_denied),
+        cmocka_unit_test(test_ask_capfox),
+        cmocka_unit_test(test_ask_lenient),
+        cmocka_unit_test(test_status),
+        cmocka_unit_test(test_status_capfox_and_empty),
+        cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_sanitize),
+        cmocka_unit_test(test_predict_full),
+        cmocka_unit_test(test_predict_insufficient),
+        cmocka_unit_test(test_predict_sufficient_mixed),
+        cmocka_unit_test(test_predict_minimal),
+        cmocka_unit_test(test_predict_wrong_types),
+        cmocka_unit_test(test_predict_hostile),
+        cmocka_unit_test(test_model_full),
+        cmocka_unit_test(test_model_minimal),
+        cmocka_unit_test(test_model_wrong_types),
+        cmocka_unit_test(test_model_recent_times),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

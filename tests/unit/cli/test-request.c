@@ -206,6 +206,64 @@ static void test_stats_path(void **state)
     free(s);
 }
 
+static void expect_model_path(const char *task, bool with_complexity, double c, const char *out)
+{
+    char *s = NULL;
+
+    assert_int_equal(request_model_path(task, with_complexity, c, &s), 0);
+    assert_string_equal(s, out);
+    free(s);
+}
+
+static void test_model_path(void **state)
+{
+    char *s = NULL;
+
+    expect_model_path("encode", false, 0, "/v1/models/encode");
+    /* Without with_complexity the number is not looked at. */
+    expect_model_path("encode", false, NAN, "/v1/models/encode");
+    expect_model_path("encode", true, 0, "/v1/models/encode?complexity=0");
+    expect_model_path("encode", true, 1080, "/v1/models/encode?complexity=1080");
+    /* Whole numbers up to the limit without an exponent; fractions as short as they read back. */
+    expect_model_path("e", true, 1e15, "/v1/models/e?complexity=1000000000000000");
+    expect_model_path("e", true, 2.5, "/v1/models/e?complexity=2.5");
+    expect_model_path("e", true, 0.1, "/v1/models/e?complexity=0.1");
+    expect_model_path("e", true, 1.0 / 3.0, "/v1/models/e?complexity=0.3333333333333333");
+    expect_model_path("e", true, 123456789.125, "/v1/models/e?complexity=123456789.125");
+    expect_model_path("e", true, 1e-7, "/v1/models/e?complexity=1e-07");
+    expect_model_path("e", true, 999999999999999.875, "/v1/models/e?complexity=999999999999999.9");
+    /* The task is one path segment: '/', '?', '#', '%' and spaces are encoded, UTF-8 too. */
+    expect_model_path("a/b?c#d%e f", false, 0, "/v1/models/a%2Fb%3Fc%23d%25e%20f");
+    /* Dot segments would be squashed on the way; encoded, they reach the daemon as names. */
+    expect_model_path(".", false, 0, "/v1/models/%2E");
+    expect_model_path("..", true, 1, "/v1/models/%2E%2E?complexity=1");
+    expect_model_path("...", false, 0, "/v1/models/...");
+    expect_model_path(".x", false, 0, "/v1/models/.x");
+    expect_model_path("vidéo", true, 3, "/v1/models/vid%C3%A9o?complexity=3");
+
+    assert_int_equal(request_model_path(NULL, false, 0, &s), -EINVAL);
+    assert_int_equal(request_model_path("", false, 0, &s), -EINVAL);
+    assert_int_equal(request_model_path("a\tb", false, 0, &s), -EINVAL);
+    assert_int_equal(request_model_path("\xff", false, 0, &s), -EINVAL);
+    assert_int_equal(request_model_path("e", true, -1, &s), -EINVAL);
+    assert_int_equal(request_model_path("e", true, NAN, &s), -EINVAL);
+    assert_int_equal(request_model_path("e", true, INFINITY, &s), -EINVAL);
+    assert_int_equal(request_model_path("e", true, nextafter(1e15, INFINITY), &s), -EINVAL);
+    assert_null(s);
+}
+
+static void test_complexity_is_valid(void **state)
+{
+    assert_true(request_complexity_is_valid(0));
+    assert_true(request_complexity_is_valid(0.5));
+    assert_true(request_complexity_is_valid(1e15));
+    assert_false(request_complexity_is_valid(nextafter(1e15, INFINITY)));
+    assert_false(request_complexity_is_valid(-0.001));
+    assert_false(request_complexity_is_valid(NAN));
+    assert_false(request_complexity_is_valid(INFINITY));
+    assert_false(request_complexity_is_valid(-INFINITY));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_ask_body_invalid), cmocka_unit_test(test_task_is_valid),
         cmocka_unit_test(test_capfox_body),      cmocka_unit_test(test_notify_body),
         cmocka_unit_test(test_url_encode),       cmocka_unit_test(test_stats_path),
+        cmocka_unit_test(test_model_path),       cmocka_unit_test(test_complexity_is_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
