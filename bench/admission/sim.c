@@ -62,7 +62,7 @@ static void help(void)
            "\n"
            "Exploration (the defaults are headroom's):\n"
            "  --lambda X  --quantile X  --margin X  --shrinkage X  --min-obs N\n"
-           "  --cold-fallback PCT    memory lease of an unknown type before any type has run (0)\n"
+           "  --cold-fallback PCT    memory lease of an unknown type before any type has run (10)\n"
            "  --fallback-global      unknown types lease the largest peak of all types, not their "
            "own\n"
            "  --release-plateau S    drop a lease once its task's memory has not risen for S "

@@ -59,7 +59,8 @@ void sim_machine_default(struct sim_machine *ret)
 
 void sim_variant_default(struct sim_variant *ret)
 {
-    *ret = (struct sim_variant){ 0 };
+    /* headroom's admission.cold_reserve_memory_percent. */
+    *ret = (struct sim_variant){ .cold_fallback_mem_pct = 10.0 };
 }
 
 void sim_machine_limits(const struct sim_machine *m, struct trace_limits *ret)
@@ -77,6 +78,7 @@ struct running {
     uint64_t duration; /* whole ticks */
     double ramp_s;
     struct decide_need reserve; /* the lease as admitted (predictive+reservations) */
+    struct decide_need margin;  /* the part of it admission pooled */
     bool mem_modelled;          /* memory need came from a model with enough observations */
     double mem_pct, cpu_pct;    /* current real use */
     double reached_mem_pct;     /* the most seen, as a lease follows it */
@@ -108,17 +110,6 @@ struct sim {
     struct sim_result res;
 };
 
-static void need_add(struct decide_need *a, const struct decide_need *b)
-{
-    a->cpu_pct += b->cpu_pct;
-    a->mem_bytes += b->mem_bytes;
-    a->mem_pct += b->mem_pct;
-    a->gpu_pct += b->gpu_pct;
-    a->vram_bytes += b->vram_bytes;
-    a->vram_pct += b->vram_pct;
-    a->disk_bytes += b->disk_bytes;
-}
-
 static double mem_at(const struct sim_machine *m,
                      const struct trace_task *k,
                      const struct running *r,
@@ -139,7 +130,8 @@ static double cpu_at(const struct sim_machine *m, const struct trace_task *k, ui
 }
 
 /* The lease held for a resource the type has too few observations of: the type's own largest
- * peak if it has any, else the largest over all types, else nothing (headroom's default). */
+ * peak if it has any, else the largest over all types, else the cold reserve (headroom's
+ * admit_fallback()). */
 static double fallback_of(const struct sim *s, unsigned type, enum learn_resource r)
 {
     const struct predictor *own = &s->models[type].p[r];
@@ -398,6 +390,7 @@ static int simulate(struct sim *s, const struct predict_params *params)
                     (uint64_t) ((double) m->mem_total_bytes * MAX(100.0 - mem, 0) / 100.0),
         };
         double oracle_mem = m->background_mem_pct, oracle_cpu = m->background_cpu_pct;
+        struct admit_pool pool = { 0 };
         for (size_t j = 0; j < s->n_run; j++) {
             const struct running *x = &s->run[j];
             if (s->policy == SIM_POLICY_RESERVE && !x->released) {
@@ -408,7 +401,7 @@ static int simulate(struct sim *s, const struct predict_params *params)
                                                         [LEARN_VRAM] = NAN };
                 struct decide_need left;
                 reservation_remaining(&x->reserve, reached, m->mem_total_bytes, 0, &left);
-                need_add(&view.reserved, &left);
+                admit_pool_add(&pool, &left, &x->margin);
             }
             if (s->v.release_plateau_s > 0 && x->reached_mem_pct > 0 &&
                 (double) (now - x->mem_rose_at) >= s->v.release_plateau_s)
@@ -416,6 +409,9 @@ static int simulate(struct sim *s, const struct predict_params *params)
             oracle_mem += t->tasks[x->task].peak_mem_pct;
             oracle_cpu += t->tasks[x->task].cpu_pct;
         }
+        /* As the daemon's lease_table_sum(): the leases' margins pooled. */
+        if (s->policy == SIM_POLICY_RESERVE)
+            admit_pool_held(&pool, &view.reserved);
 
         size_t kept = 0, started = 0;
         for (size_t q = 0; q < s->n_queue; q++) {
@@ -432,7 +428,6 @@ static int simulate(struct sim *s, const struct predict_params *params)
                 count_denied(s, &d);
                 break;
             case SIM_POLICY_PREDICTIVE:
-            case SIM_POLICY_RESERVE:
                 r = plan_of(s, i, &plan);
                 if (r < 0)
                     return r;
@@ -440,6 +435,17 @@ static int simulate(struct sim *s, const struct predict_params *params)
                 admit = d.allowed;
                 count_denied(s, &d);
                 break;
+            case SIM_POLICY_RESERVE: {
+                struct decide_need need;
+                r = plan_of(s, i, &plan);
+                if (r < 0)
+                    return r;
+                admit_pool_need(&pool, plan, &need);
+                decide(&view, &m->thresholds, &need, &d);
+                admit = d.allowed;
+                count_denied(s, &d);
+                break;
+            }
             case SIM_POLICY_ORACLE:
                 admit = oracle_mem + k->peak_mem_pct <= m->thresholds.memory_max_pct &&
                         oracle_cpu + k->cpu_pct <= m->thresholds.cpu_max_pct;
@@ -469,7 +475,9 @@ static int simulate(struct sim *s, const struct predict_params *params)
                 }
                 if (s->policy == SIM_POLICY_RESERVE) {
                     x.reserve = plan->reserve;
-                    need_add(&view.reserved, &plan->reserve);
+                    x.margin = plan->margin;
+                    admit_pool_add(&pool, &plan->reserve, &plan->margin);
+                    admit_pool_held(&pool, &view.reserved);
                 }
             }
             oracle_mem += k->peak_mem_pct;

@@ -17,7 +17,8 @@
  *   5. the policy scans the queue in arrival order and starts every task it admits; the view is
  *      updated after each start (a lease is held at once; the task's real use shows only later).
  *      A lease then follows its task as the daemon's does: it holds its reserve less the most the
- *      task has been seen to use (reservation_remaining()), until the task ends.
+ *      task has been seen to use (reservation_remaining()), until the task ends, and the leases'
+ *      margins are pooled (struct admit_pool).
  *
  * The run ends when every task has completed, or when no task runs, none is to arrive and the
  * policy admits none of those queued (they would wait forever: counted as unfinished). */
@@ -59,7 +60,7 @@ struct sim_machine {
  * table of record uses none (sim_variant_default()). */
 struct sim_variant {
     double cold_fallback_mem_pct; /* lease for a type with too few observations when no type
-                                   * has any yet (headroom: 0) */
+                                   * has any yet (headroom: 10) */
     double cold_fallback_cpu_pct;
     bool fallback_global;     /* the fallback is the largest peak over all types, even
                                * for a type with observations (headroom: its own) */

@@ -32,9 +32,14 @@ int api_admit(struct api *a, const char *task, double complexity, const struct d
         return r;
     ret->has_model = rq.model != NULL;
 
+    /* The leases' margins are pooled (admit.h): the task adds its expected part and what its own
+     * margin adds to the pooled one, which is what holding its lease will add. */
+    struct admit_pool pool;
     api_thresholds(a->config, &t);
     a->hooks.leases_expire(a->hooks.userdata);
-    decide(a->view, &t, &ret->plan.need, &ret->decision);
+    lease_table_pool(a->leases, &pool);
+    admit_pool_need(&pool, &ret->plan, &ret->need);
+    decide(a->view, &t, &ret->need, &ret->decision);
     if (ret->decision.allowed)
         a->counters.asks_allowed_total++;
     else {
@@ -95,7 +100,7 @@ json_t *api_estimate_json(struct api *a, const struct api_admission *ad)
     }
     size_t n = collect_releases(a, now, ev, max);
     api_thresholds(a->config, &t);
-    if (admit_estimate(a->view, &t, &ad->plan.need, ev, n, &after) < 0)
+    if (admit_estimate(a->view, &t, &ad->need, ev, n, &after) < 0)
         return json_pack("{s:n, s:s}", "fits_in_seconds", "why",
                          n == 0 ? "nothing headroom admitted is due to end or expire; the load that blocks "
                                   "is not held by its leases"

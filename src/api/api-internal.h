@@ -45,6 +45,7 @@ bool query_flag(const struct http_request *req, const char *query, const char *h
 struct api_admission {
     bool has_model;                 /* the task type had learnt models */
     struct admit_plan plan;
+    struct decide_need need;        /* what the decision added: plan.need with margins pooled */
     struct decision decision;
 };
 

@@ -343,7 +343,7 @@ void handle_v1_ask(struct api *a, const struct http_request *req, struct http_re
 
     json_t *checks = json_array();
     for (unsigned i = 0; checks && i < d->n_checks; i++)
-        (void) json_array_append_new(checks, check_json(a, &d->checks[i], &ad.plan.need));
+        (void) json_array_append_new(checks, check_json(a, &d->checks[i], &ad.need));
 
     char ts[64];
     const struct decide_check *b = d->binding >= 0 ? &d->checks[d->binding] : NULL;

@@ -49,6 +49,7 @@ static const struct option_def options[] = {
     { "gpu", 0, true, CLI_OPTION_GPU },          { "vram", 0, true, CLI_OPTION_VRAM },
     { "disk", 0, true, CLI_OPTION_DISK },        { "reason", 0, false, CLI_OPTION_REASON },
     { "config", 'c', true, CLI_OPTION_CONFIG },  { "validate", 0, false, CLI_OPTION_VALIDATE },
+    { "reserve", 0, true, CLI_OPTION_RESERVE },  { "lease", 0, true, CLI_OPTION_LEASE },
 };
 
 const char *cli_option_to_string(enum cli_option o)
@@ -64,6 +65,7 @@ const char *cli_option_to_string(enum cli_option o)
         [CLI_OPTION_GPU] = "--gpu",         [CLI_OPTION_VRAM] = "--vram",
         [CLI_OPTION_DISK] = "--disk",       [CLI_OPTION_REASON] = "--reason",
         [CLI_OPTION_CONFIG] = "--config",   [CLI_OPTION_VALIDATE] = "--validate",
+        [CLI_OPTION_RESERVE] = "--reserve", [CLI_OPTION_LEASE] = "--lease",
     };
 
     if ((int) o < 0 || o >= _CLI_OPTION_MAX)
@@ -205,6 +207,18 @@ static int set_option(struct cli_args *a,
         return 0;
     case CLI_OPTION_VALIDATE:
         a->validate = true;
+        return 0;
+    case CLI_OPTION_RESERVE:
+        /* The daemon's bounds for lease_seconds. */
+        if (parse_duration(v, &a->reserve_usec) < 0 || a->reserve_usec < USEC_PER_SEC ||
+            a->reserve_usec > 86400 * USEC_PER_SEC)
+            return fail(err, "invalid --reserve '%s': must be a duration from 1s to 24h, such as 60s or 10m",
+                        v);
+        return 0;
+    case CLI_OPTION_LEASE:
+        if (!request_lease_is_valid(v))
+            return fail(err, "invalid --lease '%s': expected a lease id such as l-0123456789abcdef", v);
+        a->lease = v;
         return 0;
     default:
         return fail(err, "internal error: unhandled option --%s", o->name);

@@ -48,6 +48,8 @@ enum cli_option {
     CLI_OPTION_REASON,
     CLI_OPTION_CONFIG,
     CLI_OPTION_VALIDATE,
+    CLI_OPTION_RESERVE,
+    CLI_OPTION_LEASE,
     _CLI_OPTION_MAX,
     _CLI_OPTION_INVALID = -22,
 };
@@ -99,6 +101,8 @@ struct cli_args {
     usec_t timeout_usec;
 
     double complexity; /* 0 unless given */
+    usec_t reserve_usec; /* --reserve DURATION, 0 = no reservation */
+    const char *lease;   /* --lease ID, borrowed from argv */
     struct cli_needs needs;
 
     unsigned n_args;

@@ -53,7 +53,7 @@ static int run(const struct cli_args *args)
     const char *path = ASK_PATH;
     int r, status;
 
-    r = request_ask_body(task, args->complexity, &args->needs, &body);
+    r = request_ask_body(task, args->complexity, &args->needs, (double) args->reserve_usec / 1e6, &body);
     if (r < 0) {
         cli_error("cannot build the request: %s", strerror(-r));
         return CLI_EXIT_FAILURE;
@@ -110,12 +110,16 @@ const struct cli_command cli_command_ask = {
             "75 when denied (ask again later).\n"
             "\n"
             "Options:\n"
-            "      --complexity N      how heavy TASK is, a number >= 0 (default 0)\n"
+            "      --complexity N      how big this run is, 0 to 1e15 (default 0): the task\n"
+            "                          type's learnt model predicts its needs at N\n"
             "      --cpu PCT           CPU it needs, percent of the whole machine (0-100)\n"
             "      --mem SIZE          memory it needs: 512M, 8G, 1.5GiB\n"
             "      --gpu PCT           GPU it needs, percent of one GPU (0-100)\n"
             "      --vram SIZE         GPU memory it needs\n"
             "      --disk SIZE         disk space it will write on the first monitored path\n"
+            "      --reserve DURATION  when allowed, hold what it needs for that long (60s,\n"
+            "                          10m): later asks see it as used. The lease id is\n"
+            "                          printed; pass it to notify --lease\n"
             "      --reason            accepted for capfox's scripts; the reasons for a\n"
             "                          refusal are always printed\n"
             "\n"
@@ -123,7 +127,8 @@ const struct cli_command cli_command_ask = {
             "whole percentages only, so --mem, --vram and --disk are not sent to it.\n",
     .options = CLI_OPTS_CONNECTION | CLI_OPTS_OUTPUT | CLI_OPT(CLI_OPTION_COMPLEXITY) |
                CLI_OPT(CLI_OPTION_CPU) | CLI_OPT(CLI_OPTION_MEM) | CLI_OPT(CLI_OPTION_GPU) |
-               CLI_OPT(CLI_OPTION_VRAM) | CLI_OPT(CLI_OPTION_DISK) | CLI_OPT(CLI_OPTION_REASON),
+               CLI_OPT(CLI_OPTION_VRAM) | CLI_OPT(CLI_OPTION_DISK) | CLI_OPT(CLI_OPTION_REASON) |
+               CLI_OPT(CLI_OPTION_RESERVE),
     .min_args = 1,
     .max_args = 1,
     .arg_name = "TASK",

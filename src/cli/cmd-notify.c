@@ -8,6 +8,8 @@
 #include "basic/macro.h"
 #include "cli/cli.h"
 #include "cli/exit-codes.h"
+#include "cli/format.h"
+#include "cli/json-util.h"
 #include "cli/request.h"
 #include "cli/response.h"
 
@@ -20,7 +22,7 @@ static int run(const struct cli_args *args)
     const char *task = args->args[0];
     int r;
 
-    r = request_notify_body(task, args->complexity, &body);
+    r = request_notify_body(task, args->complexity, args->lease, &body);
     if (r < 0) {
         cli_error("cannot build the request: %s", strerror(-r));
         return CLI_EXIT_FAILURE;
@@ -33,10 +35,19 @@ static int run(const struct cli_args *args)
 
     if (args->quiet)
         return CLI_EXIT_SUCCESS;
-    if (args->json)
+    if (args->json) {
         cli_print_body(&resp);
-    else
-        printf("✓ Task '%s' notification received\n", task);
+        return CLI_EXIT_SUCCESS;
+    }
+    printf("✓ Task '%s' notification received\n", task);
+    /* The lease it took, if the daemon said so; a plain capfox answer has none. */
+    _cleanup_json_ json_t *answer = json_loadb(resp.body ? resp.body : "", resp.body_size, 0, NULL);
+    const char *lease = json_get_string(answer, "lease");
+    if (lease) {
+        fputs("  lease ", stdout);
+        fputs_sanitized(lease, stdout);
+        fputs(" now holds only what the task has not reached yet\n", stdout);
+    }
     return CLI_EXIT_SUCCESS;
 }
 
@@ -48,9 +59,12 @@ const struct cli_command cli_command_notify = {
             "the task adds and learns from it.\n"
             "\n"
             "Options:\n"
-            "      --complexity N      how heavy this run of TASK is, a number >= 0\n"
-            "                          (default 0)\n",
-    .options = CLI_OPTS_CONNECTION | CLI_OPTS_OUTPUT | CLI_OPT(CLI_OPTION_COMPLEXITY),
+            "      --complexity N      how big this run of TASK is, 0 to 1e15 (default 0)\n"
+            "      --lease ID          the lease 'ask --reserve' gave: from now on it holds\n"
+            "                          only what the task has not reached yet. Without it,\n"
+            "                          the oldest unclaimed lease of TASK is taken, if any\n",
+    .options = CLI_OPTS_CONNECTION | CLI_OPTS_OUTPUT | CLI_OPT(CLI_OPTION_COMPLEXITY) |
+               CLI_OPT(CLI_OPTION_LEASE),
     .min_args = 1,
     .max_args = 1,
     .arg_name = "TASK",

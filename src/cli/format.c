@@ -295,8 +295,19 @@ void format_ask(FILE *f, const char *task, const json_t *answer)
 
     if (allowed) {
         const json_t *tightest = binding_check(answer);
+        const json_t *lease = json_get(answer, "lease");
         if (tightest)
             print_tightest(f, tightest);
+        if (json_is_object(lease)) {
+            fputs("Lease: ", f);
+            fputs_sanitized(json_get_string(lease, "id"), f);
+            fputs(" holds its needs until ", f);
+            fputs_sanitized(json_get_string(lease, "expires_at"), f);
+            fputc('\n', f);
+        }
+        if (reason_listed(reasons, "insufficient_data"))
+            fputs("Note: too few observations of this task type yet; decided on thresholds "
+                  "(insufficient_data)\n", f);
         return;
     }
 
@@ -320,6 +331,19 @@ void format_ask(FILE *f, const char *task, const json_t *answer)
             fputs_sanitized(json_string_value(v), f);
             fputc('\n', f);
         }
+
+    /* When it would fit: from leases expiring and supervised tasks ending, or why not. */
+    const json_t *est = json_get(answer, "estimate");
+    double after;
+    if (json_get_number(est, "fits_in_seconds", &after)) {
+        fprintf(f, "Fits in about %.0f s (at ", after);
+        fputs_sanitized(json_get_string(est, "fits_at"), f);
+        fputs("), as leases expire and supervised tasks end\n", f);
+    } else if (json_get_string(est, "why")) {
+        fputs("No time can be given: ", f);
+        fputs_sanitized(json_get_string(est, "why"), f);
+        fputc('\n', f);
+    }
 }
 
 /* ---- status ---- */

@@ -114,11 +114,14 @@ static int object_with_task(const char *task, double complexity, json_t **ret)
     return 0;
 }
 
-int request_ask_body(const char *task, double complexity, const struct cli_needs *needs, char **ret)
+int request_ask_body(const char *task, double complexity, const struct cli_needs *needs, double reserve_sec,
+                     char **ret)
 {
     _cleanup_json_ json_t *o = NULL, *n = NULL;
     int r;
 
+    if (!isfinite(reserve_sec) || reserve_sec < 0)
+        return -EINVAL;
     r = object_with_task(task, complexity, &o);
     if (r < 0)
         return r;
@@ -155,6 +158,13 @@ int request_ask_body(const char *task, double complexity, const struct cli_needs
     }
     if (json_object_size(n) > 0) {
         r = set_new(o, "needs", TAKE_PTR(n));
+        if (r < 0)
+            return r;
+    }
+    if (reserve_sec > 0) {
+        r = set_new(o, "reserve", json_true());
+        if (r >= 0)
+            r = set_new(o, "lease_seconds", number_new(reserve_sec));
         if (r < 0)
             return r;
     }
@@ -227,14 +237,31 @@ int request_ask_capfox_body(const char *task,
     return 0;
 }
 
-int request_notify_body(const char *task, double complexity, char **ret)
+bool request_lease_is_valid(const char *s)
+{
+    if (!s || strlen(s) != 18 || strncmp(s, "l-", 2) != 0)
+        return false;
+    for (size_t i = 2; i < 18; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+int request_notify_body(const char *task, double complexity, const char *lease, char **ret)
 {
     _cleanup_json_ json_t *o = NULL;
     int r;
 
+    if (lease && !request_lease_is_valid(lease))
+        return -EINVAL;
     r = object_with_task(task, complexity, &o);
     if (r < 0)
         return r;
+    if (lease) {
+        r = set_new(o, "lease", json_string(lease));
+        if (r < 0)
+            return r;
+    }
     return dump(o, ret);
 }
 

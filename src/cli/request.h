@@ -31,12 +31,13 @@ bool request_task_is_valid(const char *s);
 
 /* The /v1/ask body: {"task":T,"complexity":N,"needs":{...}} with "needs" holding only the given
  * needs (cpu_pct, mem_bytes, gpu_pct, vram_bytes, disk_bytes, in that order) and left out when
- * none is given. Integral numbers are written as JSON integers. *ret is a compact JSON string
- * owned by the caller. Returns 0, -EINVAL (task NULL or not UTF-8, complexity negative or not
- * finite) or -ENOMEM. */
+ * none is given, then "reserve":true,"lease_seconds":S when reserve_sec > 0. Integral numbers
+ * are written as JSON integers. *ret is a compact JSON string owned by the caller. Returns 0,
+ * -EINVAL (task NULL or not UTF-8, complexity or reserve_sec negative or not finite) or -ENOMEM. */
 int request_ask_body(const char *task,
                      double complexity,
                      const struct cli_needs *needs,
+                     double reserve_sec,
                      char **ret);
 
 /* The body for capfox's POST /ask: {"task":T,"complexity":N,"resources":{"cpu":C,"gpu":G}}.
@@ -50,8 +51,12 @@ int request_ask_capfox_body(const char *task,
                             char **ret,
                             unsigned *ret_dropped);
 
-/* The /task/notify body: {"task":T,"complexity":N}. Returns 0, -EINVAL or -ENOMEM. */
-int request_notify_body(const char *task, double complexity, char **ret);
+/* The /task/notify body: {"task":T,"complexity":N}, with "lease":L when lease is not NULL.
+ * Returns 0, -EINVAL or -ENOMEM. */
+int request_notify_body(const char *task, double complexity, const char *lease, char **ret);
+
+/* A lease id as the daemon gives them: "l-" and 16 lowercase hex digits. */
+bool request_lease_is_valid(const char *s);
 
 /* Percent-encodes s for a URL query value: every byte except A-Z a-z 0-9 - . _ ~ becomes %XX
  * (upper-case hex), so spaces, '&', '=', '+', '#' and UTF-8 survive. *ret is owned by the

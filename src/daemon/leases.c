@@ -89,12 +89,16 @@ void leases_expire(struct daemon *d, usec_t now)
 }
 
 int leases_add(struct daemon *d, const char *task, double complexity, const struct decide_need *reserve,
-               const struct decide_need *declared, int gpu_index, usec_t ttl_usec, struct lease *ret)
+               const struct decide_need *margin, const struct decide_need *declared, int gpu_index,
+               usec_t ttl_usec, struct lease *ret)
 {
     struct lease l;
 
     lease_init(&l, ++d->next_lease_id, task, complexity, reserve, declared, now_usec(CLOCK_MONOTONIC), ttl_usec,
                now_usec(CLOCK_REALTIME));
+    /* Its margin is pooled with the others'. Not stored: a restored lease is held whole, which
+     * errs on the safe side. */
+    l.margin = *margin;
     /* Only a reserve with a GPU part is placed on a GPU. */
     if (reserve->gpu_pct > 0 || reserve->vram_pct > 0 || reserve->vram_bytes > 0)
         l.gpu_index = gpu_index;

@@ -17,7 +17,8 @@ void leases_expire(struct daemon *d, usec_t now);
 /* A new unattached lease holding reserve. 0, -ENOSPC when the table is full. The lease is in the
  * store when this returns (or a warning said it could not be). */
 int leases_add(struct daemon *d, const char *task, double complexity, const struct decide_need *reserve,
-               const struct decide_need *declared, int gpu_index, usec_t ttl_usec, struct lease *ret);
+               const struct decide_need *margin, const struct decide_need *declared, int gpu_index,
+               usec_t ttl_usec, struct lease *ret);
 
 /* Writes l to the store again (after it was attached or its deadline moved), so that a restart
  * brings it back as it is now. A failure is logged and the lease kept in memory. */

@@ -172,9 +172,17 @@ int admit_plan(const struct admit_request *req, struct admit_plan *ret)
             continue;
         }
         if (e->has_prediction[r] && e->prediction[r].sufficient) {
+            const struct prediction *p = &e->prediction[r];
             e->source[r] = NEED_PREDICTED;
-            set_predicted(&plan.need, r, e->prediction[r].upper);
-            set_predicted(&plan.reserve, r, e->prediction[r].upper);
+            /* CPU is compressible: a task that takes more than expected slows the others, it
+             * kills nothing. It is admitted on its expected use; memory, GPU and VRAM, which a
+             * task cannot do with less of, on their upper bound. */
+            double v = r == LEARN_CPU ? CLAMP(p->expected, 0, p->upper) : p->upper;
+            set_predicted(&plan.need, r, v);
+            set_predicted(&plan.reserve, r, v);
+            /* GPU leases are held per GPU (lease_table_apply_gpus()): not pooled. */
+            if (r == LEARN_MEMORY)
+                set_predicted(&plan.margin, r, p->upper - CLAMP(p->expected, 0, p->upper));
             continue;
         }
         e->source[r] = NEED_NONE;
@@ -200,6 +208,51 @@ int admit_expected_duration(const struct task_model *m, double complexity, doubl
         return -ENODATA;
     *ret_sec = MAX(p.expected, 0);
     return 0;
+}
+
+void admit_pool_add(struct admit_pool *p, const struct decide_need *remaining,
+                    const struct decide_need *margin)
+{
+    double cpu = MIN(MAX(margin->cpu_pct, 0), remaining->cpu_pct);
+    double mem = MIN(MAX(margin->mem_pct, 0), remaining->mem_pct);
+    struct decide_need *s = &p->sum;
+
+    s->cpu_pct += remaining->cpu_pct - cpu;
+    s->mem_bytes += remaining->mem_bytes;
+    s->mem_pct += remaining->mem_pct - mem;
+    s->gpu_pct += remaining->gpu_pct;
+    s->vram_bytes += remaining->vram_bytes;
+    s->vram_pct += remaining->vram_pct;
+    s->disk_bytes += remaining->disk_bytes;
+    p->cpu_margin_sq += cpu * cpu;
+    p->mem_margin_sq += mem * mem;
+}
+
+void admit_pool_held(const struct admit_pool *p, struct decide_need *ret)
+{
+    struct decide_need n = p->sum;
+
+    n.cpu_pct += sqrt(p->cpu_margin_sq);
+    n.mem_pct += sqrt(p->mem_margin_sq);
+    *ret = n;
+}
+
+/* need, of which margin is pooled with margins whose squares sum to sq. */
+static double pooled_need(double need, double margin, double sq)
+{
+    double m = MIN(MAX(margin, 0), need);
+
+    return need - m + sqrt(sq + m * m) - sqrt(sq);
+}
+
+void admit_pool_need(const struct admit_pool *p, const struct admit_plan *plan,
+                     struct decide_need *ret)
+{
+    struct decide_need n = plan->need;
+
+    n.cpu_pct = pooled_need(n.cpu_pct, plan->margin.cpu_pct, p->cpu_margin_sq);
+    n.mem_pct = pooled_need(n.mem_pct, plan->margin.mem_pct, p->mem_margin_sq);
+    *ret = n;
 }
 
 double predictor_peak_max(const struct predictor *p)

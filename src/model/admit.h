@@ -82,11 +82,17 @@ struct admit_request {
 struct admit_plan {
     struct decide_need need;          /* what the decision adds to current use */
     struct decide_need reserve;       /* what a lease of the admitted task holds */
+    struct decide_need margin;        /* of reserve, the part above the model's point estimate:
+                                       * predicted CPU and memory only (cpu_pct, mem_pct), 0
+                                       * elsewhere. Leases pool it (struct admit_pool). */
     struct admit_explain explain;
 };
 
 /* Plans a task of the given complexity from what it declared and what its type has learnt.
- * Memory and VRAM declared in bytes count as declared. Predicted values go to the percent fields
+ * Memory and VRAM declared in bytes count as declared. A predicted need is the model's upper bound
+ * for memory, GPU and VRAM, which a task cannot do with less of, and its expected value for CPU,
+ * which is compressible: a task that takes more CPU than expected slows the others and kills
+ * nothing. Predicted values go to the percent fields
  * (cpu_pct, mem_pct, gpu_pct, vram_pct); declared ones keep their fields. While observations
  * are few, the ewls upper is shrunk toward the type's own mean, upward only (predict.h): a small
  * complexity whose fitted line says little is raised toward what the type usually takes.
@@ -98,6 +104,32 @@ struct admit_plan {
  *
  * Returns 0, or -EINVAL for an invalid complexity. *ret is written on success only. */
 int admit_plan(const struct admit_request *req, struct admit_plan *ret);
+
+/* What leases hold, with their margins pooled. A lease's reserve is its task's expected use plus a
+ * margin that covers that task's own error with probability q. The errors of different tasks are
+ * about independent, so the q-quantile of their total is about the root of the summed squared
+ * margins, not the sum of the margins: summed, n leases at q would hold for all n running over at
+ * once. Pooled: CPU and memory in percent; every other field is summed whole. */
+struct admit_pool {
+    struct decide_need sum;           /* what the leases hold less their pooled margins */
+    double cpu_margin_sq;             /* Σ of the squared margins still held (pp²) */
+    double mem_margin_sq;
+};
+
+/* Adds a lease that still holds remaining (reservation_remaining()) and was admitted with margin
+ * (the plan's; zero: held whole). The margin comes off last: what the task has reached is taken
+ * from the expected part first, as its use rises toward its estimate. */
+void admit_pool_add(struct admit_pool *p, const struct decide_need *remaining,
+                    const struct decide_need *margin);
+
+/* What the pool holds: sum plus the root of each resource's squared margins. */
+void admit_pool_held(const struct admit_pool *p, struct decide_need *ret);
+
+/* The need a decision adds for plan on top of what p holds: its expected part plus what its
+ * margin adds to the pooled root, √(S + m²) − √S (the whole margin when p holds none). Once the
+ * task is admitted, admit_pool_add(p, &plan->reserve, &plan->margin) holds exactly that more. */
+void admit_pool_need(const struct admit_pool *p, const struct admit_plan *plan,
+                     struct decide_need *ret);
 
 /* The largest value a predictor has seen at full weight, over every complexity bucket; 0 when it
  * has seen none. A cautious stand-in for a type or machine whose model is not ready yet. */

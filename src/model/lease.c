@@ -128,21 +128,21 @@ void lease_observe(struct lease *l, const double use[_LEARN_RESOURCE_MAX], uint6
     reservation_remaining(&l->reserve, l->reached, mem_total_bytes, vram_total_bytes, &l->remaining);
 }
 
+void lease_table_pool(const struct lease_table *t, struct admit_pool *ret)
+{
+    struct admit_pool p = { 0 };
+
+    for (unsigned i = 0; i < t->n; i++)
+        admit_pool_add(&p, &t->v[i].remaining, &t->v[i].margin);
+    *ret = p;
+}
+
 void lease_table_sum(const struct lease_table *t, struct decide_need *ret)
 {
-    struct decide_need s = { 0 };
+    struct admit_pool p;
 
-    for (unsigned i = 0; i < t->n; i++) {
-        const struct decide_need *n = &t->v[i].remaining;
-        s.cpu_pct += n->cpu_pct;
-        s.mem_bytes += n->mem_bytes;
-        s.mem_pct += n->mem_pct;
-        s.gpu_pct += n->gpu_pct;
-        s.vram_bytes += n->vram_bytes;
-        s.vram_pct += n->vram_pct;
-        s.disk_bytes += n->disk_bytes;
-    }
-    *ret = s;
+    lease_table_pool(t, &p);
+    admit_pool_held(&p, ret);
 }
 
 void lease_table_apply_gpus(const struct lease_table *t, struct decide_input *v)

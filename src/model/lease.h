@@ -37,6 +37,8 @@ struct lease {
     struct decide_need reserve;      /* held at admission */
     struct decide_need declared;     /* what the client declared (zero fields: nothing) */
     struct decide_need remaining;    /* reserve less what the task has reached */
+    struct decide_need margin;       /* of reserve, the margin admission pooled (admit_plan()'s
+                                      * margin); zero, as lease_init() leaves it: held whole */
     int gpu_index;                   /* the GPU its GPU and VRAM reserve is on, -1 none */
     enum lease_holder holder;
     uint64_t task_id;                /* the supervised task holding it, 0 for none */
@@ -85,7 +87,11 @@ void lease_attach(struct lease *l, enum lease_holder holder, uint64_t task_id,
 void lease_observe(struct lease *l, const double use[_LEARN_RESOURCE_MAX], uint64_t mem_total_bytes,
                    uint64_t vram_total_bytes);
 
-/* The sum of every lease's remaining reserve. */
+/* Every lease's remaining reserve, pooled (struct admit_pool): what admit_pool_need() decides
+ * against. */
+void lease_table_pool(const struct lease_table *t, struct admit_pool *ret);
+
+/* What every lease's remaining reserve holds together: the pool's admit_pool_held(). */
 void lease_table_sum(const struct lease_table *t, struct decide_need *ret);
 
 /* Adds every lease's remaining GPU and VRAM reserve to the GPU it is on (reserved_util_pct,

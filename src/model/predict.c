@@ -248,12 +248,23 @@ int predictor_observe_weighted(struct predictor *p, double complexity, double va
         break;
     }
 
+    /* The floor forgets as the fit does: each observation decays every bucket's peak by λ^weight,
+     * so one outlier long ago does not hold every later reservation up forever, while a recent
+     * peak still floors its bucket. (λ = 1, plain least squares, never forgets.) */
+    if (p->model == PREDICT_MODEL_EWLS && p->params.lambda < 1) {
+        double decay = pow(p->params.lambda, weight);
+        for (unsigned k = 0; k < PREDICT_BUCKETS; k++)
+            if (p->peak_seen & (UINT64_C(1) << k))
+                p->peak[k] *= decay;
+    }
+
     /* A down-weighted value is a doubtful one (it shared its window with other tasks): it informs
      * the fit but does not raise the floor. */
     unsigned b = bucket_of(complexity);
     uint64_t bit = UINT64_C(1) << b;
     if (weight >= 1 && (!(p->peak_seen & bit) || value > p->peak[b])) {
         p->peak[b] = value;
+        p->peak_complexity[b] = complexity;
         p->peak_seen |= bit;
     }
 
@@ -404,6 +415,10 @@ int predictor_predict(const struct predictor *p, double complexity, double prior
     if (p->peak_seen & (UINT64_C(1) << b)) {
         r.has_peak = true;
         r.peak = p->peak[b];
+        /* A cost that grows with complexity from a non-negative base reaches at least this share
+         * of a peak seen higher up; the whole peak would overstate it by up to the octave's 2×. */
+        if (r.peak > 0 && complexity < p->peak_complexity[b])
+            r.peak *= complexity / p->peak_complexity[b];
     }
 
     switch (p->model) {
@@ -486,7 +501,8 @@ int predictor_validate(const struct predictor *p)
         if (!isfinite(p->residuals[i]))
             return -EBADMSG;
     for (unsigned b = 0; b < PREDICT_BUCKETS; b++)
-        if ((p->peak_seen & (UINT64_C(1) << b)) && !value_valid(p->peak[b]))
+        if ((p->peak_seen & (UINT64_C(1) << b)) &&
+            (!value_valid(p->peak[b]) || !complexity_valid(p->peak_complexity[b])))
             return -EBADMSG;
     if (p->n == 0 && p->peak_seen != 0)
         return -EBADMSG;

@@ -22,18 +22,19 @@
  *                   What admission reserves:
  *                       raw   = max(ŷ(c) + Q_q(residuals), 0)
  *                       raw'  = max(raw, (n·raw + k·prior)/(n + k))   (k = shrinkage_weight)
- *                       upper = max(raw', peak(bucket(c))) · margin_factor
+ *                       upper = max(raw', floor(c)) · margin_factor
  *                   Shrinkage is one-sided: while runs are few, a prior above the estimate raises
  *                   it, one below never lowers it, and no upper is below a peak really seen.
  *                   where the residuals are the last PREDICT_RESIDUALS_MAX values of y − ŷ(c), each
  *                   taken with the model as it was BEFORE that observation (out-of-sample errors,
  *                   so the margin includes the fit's own uncertainty), Q_q is their exact
- *                   order statistic of rank ⌈q·(len + 1)⌉ (capped at len), and peak() is the
- *                   largest value ever observed in the complexity bucket of c. That rank, rather
- *                   than the nearest rank ⌈q·len⌉, is what makes the next run stay below the upper
- *                   with probability q: with 64 residuals at q = 0.95 it is the 62nd smallest
- *                   (95.4 % expected coverage) where the nearest rank takes the 61st (93.8 %). With
- *                   fewer than (1 + q)/(1 − q) residuals (39 at 0.95) Q_q is their maximum, the
+ *                   order statistic of rank ⌈q·(len + 1)⌉ (capped at len), and floor(c) comes
+ *                   from the largest value ever observed in the complexity bucket of c (see the
+ *                   buckets below). That rank, rather than the nearest rank ⌈q·len⌉, is what
+ *                   makes the next run stay below the upper with probability q: with 64
+ *                   residuals at q = 0.95 it is the 62nd smallest (95.4 % expected coverage)
+ *                   where the nearest rank takes the 61st (93.8 %). With fewer than
+ *                   (1 + q)/(1 − q) residuals (39 at 0.95) Q_q is their maximum, the
  *                   conservative choice. The prior is the caller's fallback (a user hint, else a
  *                   global default); with no prior there is no shrinkage.
  *                   confidence = (1 − e^(−W/5)) · |ŷ| / (|ŷ| + rms(residuals)): it grows with the
@@ -56,9 +57,13 @@
  * Complexity buckets, for the peak floor: bucket 0 holds complexities in [0, 1), bucket b ≥ 1
  * holds [2^(b−1), 2^b), i.e. octaves, so 1 | 2–3 | 4–7 | 8–15 | …; PREDICT_COMPLEXITY_MAX = 2^50
  * is in bucket 51. Octaves are coarse on purpose: they suit complexities that are sizes or counts
- * spanning orders of magnitude, and a peak seen at complexity 7 also floors the prediction at 4,
- * which errs on the safe side (by up to 2× when value grows linearly with complexity). The peak
- * table is kept for every model but only ewls uses it.
+ * spanning orders of magnitude. Each bucket keeps its peak and the complexity c_p it was seen at;
+ * the floor at c is peak · min(1, c/c_p). ewls with λ < 1 lets the floor forget as the fit does:
+ * each observation (of any complexity) multiplies every bucket's peak by λ^weight before a new
+ * peak may replace it, so one outlier does not hold every later reservation up forever. A cost that does not fall as complexity grows and starts
+ * from a non-negative base reaches at least that much at c, so the floor stays a floor, where the
+ * whole peak held over the bucket would overstate a linear cost by up to 2× at the octave's
+ * bottom. The peak table is kept for every model but only ewls uses it.
  *
  * Every model sets sufficient = (n ≥ min_observations); below that the caller decides on
  * thresholds alone and says insufficient_data. */
@@ -124,6 +129,9 @@ struct predictor {
     /* Largest value observed per complexity bucket; bit b of peak_seen says bucket b has one. */
     uint64_t peak_seen;
     double peak[PREDICT_BUCKETS];
+    /* The complexity each bucket's peak was seen at. 0 for a predictor kept before this was: the
+     * peak then floors its whole bucket, as it did. */
+    double peak_complexity[PREDICT_BUCKETS];
 
     /* Ring of the last residuals y − ŷ(c), each from the model before its observation. */
     double residuals[PREDICT_RESIDUALS_MAX];
@@ -134,7 +142,9 @@ struct prediction {
     double upper;       /* what admission should reserve; never negative */
     double confidence;  /* [0, 1] */
     double margin;      /* ewls: the residual quantile Q_q added to ŷ (0 without residuals) */
-    double peak;        /* largest value seen in the bucket of the complexity (0 if none) */
+    double peak;        /* the floor from the largest value seen in the bucket of the
+                         * complexity, scaled down below the complexity it was seen at (0 if
+                         * none) */
     uint64_t n;         /* observations behind the prediction */
     bool has_peak;
     bool sufficient;    /* n ≥ min_observations */

@@ -4,9 +4,13 @@
  * field of that struct predictor.
  *
  * Bit-exact storage: the scalar doubles are bound as SQLite floats into ANY columns, which keep
- * the 8-byte IEEE-754 value as it is (see migration step 2 in store.c), and the two arrays are
- * BLOBs of little-endian IEEE-754 doubles, written byte by byte so that the file means the same on
- * any host. Nothing is rounded through text. */
+ * the 8-byte IEEE-754 value as it is (see migration step 2 in store.c), and the three arrays
+ * (peaks, their complexities and residuals) are BLOBs of little-endian IEEE-754 doubles, written
+ * byte by byte so that the file means the same on any host. Nothing is rounded through text.
+ *
+ * The peak complexities came with migration step 3. A row from before it holds NULL there and
+ * loads with every peak complexity 0: predictor_validate() accepts that, and the predictor then
+ * floors each whole bucket with its peak, exactly as the model did when the row was written. */
 
 #include <assert.h>
 #include <errno.h>
@@ -69,7 +73,7 @@ int store_task_model_check(struct store *s, const struct task_model *m)
 static int
 model_bind(sqlite3_stmt *st, const char *task, enum learn_resource res, const struct predictor *p)
 {
-    unsigned char peaks[PEAKS_BYTES], residuals[RESIDUALS_BYTES];
+    unsigned char peaks[PEAKS_BYTES], peak_complexities[PEAKS_BYTES], residuals[RESIDUALS_BYTES];
     const double reals[] = {
         p->params.lambda,           p->params.alpha,         p->params.quantile,
         p->params.shrinkage_weight, p->params.sd_multiplier, p->params.margin_factor,
@@ -78,6 +82,7 @@ model_bind(sqlite3_stmt *st, const char *task, enum learn_resource res, const st
     int rc, col = 1;
 
     doubles_to_le(peaks, p->peak, PREDICT_BUCKETS);
+    doubles_to_le(peak_complexities, p->peak_complexity, PREDICT_BUCKETS);
     doubles_to_le(residuals, p->residuals, PREDICT_RESIDUALS_MAX);
 
     rc = sqlite3_bind_text(st, col++, task, -1, SQLITE_STATIC);
@@ -99,6 +104,9 @@ model_bind(sqlite3_stmt *st, const char *task, enum learn_resource res, const st
         rc = sqlite3_bind_int64(st, col++, (int64_t) p->peak_seen);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, col++, peaks, sizeof(peaks), SQLITE_TRANSIENT);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, col++, peak_complexities, sizeof(peak_complexities),
+                               SQLITE_TRANSIENT);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int(st, col++, p->residual_len);
     if (rc == SQLITE_OK)
@@ -252,6 +260,15 @@ static int read_model_row(struct store *s,
     r = column_doubles(s, st, col++, p.peak, PREDICT_BUCKETS);
     if (r < 0)
         return r;
+    /* NULL: a row written before migration step 3. p was zeroed above, so every peak complexity
+     * stays 0 and each peak floors its whole bucket, as when the row was written. Any other value
+     * must be a blob of the right size. */
+    if (sqlite3_column_type(st, col) != SQLITE_NULL) {
+        r = column_doubles(s, st, col, p.peak_complexity, PREDICT_BUCKETS);
+        if (r < 0)
+            return r;
+    }
+    col++;
     r = column_count(s, st, col++, UINT16_MAX, &v);
     if (r < 0)
         return r;

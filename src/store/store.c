@@ -134,6 +134,13 @@ static const char *const migrations[] = {
     "    expires_ms INTEGER NOT NULL"
     ") STRICT;"
     "CREATE INDEX leases_expires_ms ON leases (expires_ms);",
+
+    /* 3: the complexity at which each bucket's peak was seen (struct predictor's peak_complexity),
+     * a BLOB of PREDICT_BUCKETS little-endian IEEE-754 doubles like peaks. It is nullable because
+     * the rows of step 2 have none: such a row loads with every peak complexity 0, which makes each
+     * peak floor its whole bucket, as it did before the complexity was kept. The next write of the
+     * task's models fills it in. */
+    "ALTER TABLE task_models ADD COLUMN peak_complexities BLOB;",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION,
@@ -150,7 +157,7 @@ _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION,
 #define MODEL_COLUMNS                                                                        \
     "task, resource, model, lambda, alpha, quantile, shrinkage_weight, sd_multiplier, "      \
     "margin_factor, min_observations, n, w, mx, my, sxx, sxy, syy, ewma, ewvar, peak_seen, " \
-    "peaks, residual_len, residual_next, residuals"
+    "peaks, peak_complexities, residual_len, residual_next, residuals"
 /* The order read_lease_row() and store_put_lease() (store-leases.c) use. */
 #define LEASE_COLUMNS                                                                    \
     "id, task, cpu_pct, mem_pct, gpu_pct, vram_pct, mem_bytes, vram_bytes, disk_bytes, " \
@@ -210,7 +217,7 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
     [STORE_STMT_MODEL_PUT] = "INSERT INTO task_models (" MODEL_COLUMNS
                              ") "
                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                             "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                             "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
     /* The primary key orders the rows of a WITHOUT ROWID table: by task, then resource. */
     [STORE_STMT_MODEL_GET] = "SELECT " MODEL_COLUMNS " FROM task_models WHERE task = ?1",
     [STORE_STMT_MODEL_ALL] = "SELECT " MODEL_COLUMNS " FROM task_models ORDER BY task",

@@ -25,7 +25,7 @@
 struct store;
 
 /* The number of migration steps this build knows; PRAGMA user_version of a current database. */
-#define STORE_SCHEMA_VERSION 2u
+#define STORE_SCHEMA_VERSION 3u
 
 /* Weight of the newest observation in the per-task moving average, the same as capfox's
  * MovingAverageModel: the first value is taken as is, then avg = α·value + (1 − α)·avg. */
@@ -218,7 +218,12 @@ int store_meta_set(struct store *s, const char *key, const char *value);
  *
  * One row per (task, resource) holds every field of that struct predictor. Doubles are stored so
  * that they read back bit for bit, and a model loaded from the database is the model that was
- * saved, down to the last residual. */
+ * saved, down to the last residual.
+ *
+ * One exception: a row written before schema version 3 has no peak complexities (the column is
+ * NULL). Such a predictor loads with every peak_complexity 0, so that each kept peak floors its
+ * whole bucket as it did when it was saved; the next write of the task's models stores the
+ * complexities. */
 
 /* Loads the models of task into *ret. A resource without a row (a database where that resource was
  * never saved) gets a freshly initialised predictor (predictor_init()) with the model and

@@ -74,6 +74,22 @@ hr notify "bad
 name" --complexity 1 >/dev/null 2>&1
 eq "control character in task" "$?" 2
 
+# ask --reserve holds a lease, notify --lease takes it.
+out=$(hr ask train --mem 1G --reserve 30s)
+eq "ask --reserve exits 0" "$?" 0
+lease=$(grep -o 'l-[0-9a-f]\{16\}' <<<"$out" | head -1)
+check "the lease is printed" test -n "$lease"
+check "and held" sh -c "curl -s -m 5 '$BASE/v1/leases' | jq -e '.leases[0].needs.mem_bytes == 1073741824'"
+out=$(hr notify train --lease "$lease")
+eq "notify --lease exits 0" "$?" 0
+check "notify says it took the lease" grep -q "lease $lease now holds only" <<<"$out"
+hr notify train --lease "$lease" >/dev/null 2>&1
+eq "a taken lease is an error" "$?" 1
+hr ask train --reserve 0s >/dev/null 2>&1
+eq "--reserve 0s is a usage error" "$?" 2
+hr notify train --lease nonsense >/dev/null 2>&1
+eq "a malformed --lease is a usage error" "$?" 2
+
 # status
 out=$(hr status)
 eq "status exits 0" "$?" 0

@@ -19,7 +19,7 @@ expect_ask(const char *task, double complexity, const struct cli_needs *needs, c
 {
     char *s = NULL;
 
-    assert_int_equal(request_ask_body(task, complexity, needs, &s), 0);
+    assert_int_equal(request_ask_body(task, complexity, needs, 0, &s), 0);
     assert_string_equal(s, expected);
     free(s);
 }
@@ -68,14 +68,14 @@ static void test_ask_body_invalid(void **state)
 {
     char *s = (char *) "untouched";
 
-    assert_int_equal(request_ask_body(NULL, 0, NULL, &s), -EINVAL);
-    assert_int_equal(request_ask_body("x", -1, NULL, &s), -EINVAL);
-    assert_int_equal(request_ask_body("x", NAN, NULL, &s), -EINVAL);
-    assert_int_equal(request_ask_body("x", INFINITY, NULL, &s), -EINVAL);
+    assert_int_equal(request_ask_body(NULL, 0, NULL, 0, &s), -EINVAL);
+    assert_int_equal(request_ask_body("x", -1, NULL, 0, &s), -EINVAL);
+    assert_int_equal(request_ask_body("x", NAN, NULL, 0, &s), -EINVAL);
+    assert_int_equal(request_ask_body("x", INFINITY, NULL, 0, &s), -EINVAL);
     assert_string_equal(s, "untouched");
     /* Not UTF-8: refused, so nothing malformed is ever sent. */
-    assert_int_equal(request_ask_body("\xff\xfe", 0, NULL, &s), -EINVAL);
-    assert_int_equal(request_notify_body("a\xc3", 0, &s), -EINVAL);
+    assert_int_equal(request_ask_body("\xff\xfe", 0, NULL, 0, &s), -EINVAL);
+    assert_int_equal(request_notify_body("a\xc3", 0, NULL, &s), -EINVAL);
     assert_string_equal(s, "untouched");
 }
 
@@ -157,13 +157,35 @@ static void test_notify_body(void **state)
 {
     char *s;
 
-    assert_int_equal(request_notify_body("encode", 3, &s), 0);
+    assert_int_equal(request_notify_body("encode", 3, NULL, &s), 0);
     assert_string_equal(s, "{\"task\":\"encode\",\"complexity\":3}");
     free(s);
-    assert_int_equal(request_notify_body("a b", 0.25, &s), 0);
+    assert_int_equal(request_notify_body("a b", 0.25, NULL, &s), 0);
     assert_string_equal(s, "{\"task\":\"a b\",\"complexity\":0.25}");
     free(s);
-    assert_int_equal(request_notify_body(NULL, 0, &s), -EINVAL);
+    assert_int_equal(request_notify_body(NULL, 0, NULL, &s), -EINVAL);
+
+    /* With a lease. */
+    assert_int_equal(request_notify_body("encode", 1, "l-0123456789abcdef", &s), 0);
+    assert_string_equal(s, "{\"task\":\"encode\",\"complexity\":1,\"lease\":\"l-0123456789abcdef\"}");
+    free(s);
+    assert_int_equal(request_notify_body("encode", 1, "l-0123", &s), -EINVAL);
+    assert_true(request_lease_is_valid("l-0000000000000000"));
+    assert_false(request_lease_is_valid("l-0123456789ABCDEF"));  /* the daemon writes lowercase */
+    assert_false(request_lease_is_valid("x-0123456789abcdef"));
+    assert_false(request_lease_is_valid("l-0123456789abcdef0"));
+    assert_false(request_lease_is_valid(NULL));
+}
+
+static void test_ask_reserve_body(void **state)
+{
+    char *s;
+
+    assert_int_equal(request_ask_body("train", 2, NULL, 90, &s), 0);
+    assert_string_equal(s, "{\"task\":\"train\",\"complexity\":2,\"reserve\":true,\"lease_seconds\":90}");
+    free(s);
+    assert_int_equal(request_ask_body("train", 2, NULL, -1, &s), -EINVAL);
+    assert_int_equal(request_ask_body("train", 2, NULL, NAN, &s), -EINVAL);
 }
 
 static void expect_encoded(const char *in, const char *out)
@@ -270,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_ask_body),         cmocka_unit_test(test_ask_body_escaping),
         cmocka_unit_test(test_ask_body_invalid), cmocka_unit_test(test_task_is_valid),
         cmocka_unit_test(test_capfox_body),      cmocka_unit_test(test_notify_body),
+        cmocka_unit_test(test_ask_reserve_body),
         cmocka_unit_test(test_url_encode),       cmocka_unit_test(test_stats_path),
         cmocka_unit_test(test_model_path),       cmocka_unit_test(test_complexity_is_valid),
     };

@@ -88,7 +88,7 @@ static void test_weighted_observation(void **state)
     assert_true(half.my > 10);
     /* ...and does not raise the peak floor, which a clean one does. */
     assert_close(predictor_peak_max(&full), 30);
-    assert_close(predictor_peak_max(&half), 10);
+    assert_close(predictor_peak_max(&half), 10 * pow(0.97, 0.25)); /* decayed, not raised */
     /* With weight 1 the weighted form is the plain one, bit for bit. */
     struct predictor a, b;
     assert_int_equal(predictor_init(&a, PREDICT_MODEL_EWLS, NULL), 0);
@@ -133,6 +133,28 @@ static void test_plan_sources(void **state)
     assert_int_equal(admit_plan(&rq, &p), -EINVAL);
     rq.complexity = NAN;
     assert_int_equal(admit_plan(&rq, &p), -EINVAL);
+}
+
+static void test_plan_cpu_expected(void **state)
+{
+    /* Noisy CPU and memory: memory is planned on its upper bound, CPU on its expected value. */
+    struct task_model m;
+    struct admit_plan p;
+
+    assert_int_equal(task_model_init(&m, PREDICT_MODEL_EWLS, NULL), 0);
+    for (int i = 0; i < 20; i++) {
+        double v[_LEARN_RESOURCE_MAX] = { 10 + (i % 3) * 4, 20 + (i % 4) * 3, NAN, NAN, NAN };
+        assert_int_equal(task_model_observe(&m, 1, v, 1), 0);
+    }
+    struct admit_request rq = { .model = &m, .named = true, .complexity = 1 };
+    assert_int_equal(admit_plan(&rq, &p), 0);
+    const struct prediction *c = &p.explain.prediction[LEARN_CPU], *mem = &p.explain.prediction[LEARN_MEMORY];
+    assert_true(c->upper > c->expected + 1);
+    assert_close(p.need.cpu_pct, c->expected);
+    assert_close(p.reserve.cpu_pct, c->expected);
+    assert_close(p.need.mem_pct, mem->upper);
+    assert_close(p.margin.mem_pct, mem->upper - mem->expected);
+    assert_close(p.margin.cpu_pct, 0);
 }
 
 static void test_plan_insufficient(void **state)
@@ -349,6 +371,71 @@ static void test_gpu_leases(void **state)
     assert_int_equal(d.reasons[0], RESOURCE_VRAM);
 }
 
+static void test_pool(void **state)
+{
+    struct task_model m = model_of(40, 2);
+    struct admit_request rq = { .model = &m, .named = true, .complexity = 3 };
+    struct admit_plan plan;
+    struct admit_pool pool = { 0 };
+    struct decide_need need, held;
+
+    assert_int_equal(admit_plan(&rq, &plan), 0);
+    const struct prediction *pm = &plan.explain.prediction[LEARN_MEMORY];
+    assert_close(plan.margin.mem_pct, pm->upper - pm->expected);
+    const struct prediction *pc = &plan.explain.prediction[LEARN_CPU];
+    assert_close(plan.margin.cpu_pct, plan.need.cpu_pct - pc->expected);
+    assert_close(plan.margin.gpu_pct, 0);
+
+    /* Alone, a task needs its whole upper bound. */
+    admit_pool_need(&pool, &plan, &need);
+    assert_close(need.mem_pct, plan.need.mem_pct);
+
+    /* Margins 3 and 4 pool to 5; what remains above them is summed. */
+    struct decide_need rem = { .cpu_pct = 10, .mem_pct = 20, .mem_bytes = GiB };
+    struct decide_need mar = { .cpu_pct = 3, .mem_pct = 3 };
+    admit_pool_add(&pool, &rem, &mar);
+    mar.mem_pct = 4;
+    admit_pool_add(&pool, &rem, &mar);
+    admit_pool_held(&pool, &held);
+    assert_close(held.mem_pct, 17 + 16 + 5);
+    assert_close(held.cpu_pct, 7 + 7 + sqrt(3 * 3 + 3 * 3));
+    assert_int_equal(held.mem_bytes, 2 * GiB);
+
+    /* A margin is never more than what the lease still holds: the task reached its estimate. */
+    struct admit_pool p2 = { 0 };
+    struct decide_need little = { .mem_pct = 2 };
+    mar.mem_pct = 4;
+    admit_pool_add(&p2, &little, &mar);
+    admit_pool_held(&p2, &held);
+    assert_close(held.mem_pct, 2);
+
+    /* A new task adds its expected part and what its margin adds to the root; holding it after
+     * admission holds exactly that much more. */
+    struct admit_plan q = { .need = { .mem_pct = 22 }, .reserve = { .mem_pct = 22 },
+                            .margin = { .mem_pct = 12 } };
+    admit_pool_held(&pool, &held);
+    double before = held.mem_pct;
+    admit_pool_need(&pool, &q, &need);
+    assert_close(need.mem_pct, 10 + 13 - 5);
+    admit_pool_add(&pool, &q.reserve, &q.margin);
+    admit_pool_held(&pool, &held);
+    assert_close(held.mem_pct, before + need.mem_pct);
+
+    /* The lease table pools the same way; a lease without a margin is held whole. */
+    struct lease v[2];
+    struct lease_table t = { .v = v, .cap = 2 };
+    struct lease l;
+    struct decide_need none = { 0 }, r1 = { .mem_pct = 20 };
+    lease_init(&l, 1, "a", 1, &r1, &none, 0, 1000, 0);
+    l.margin.mem_pct = 3;
+    assert_int_equal(lease_table_add(&t, &l), 0);
+    lease_init(&l, 2, "b", 1, &r1, &none, 0, 1000, 0);
+    assert_close(l.margin.mem_pct, 0);
+    assert_int_equal(lease_table_add(&t, &l), 0);
+    lease_table_sum(&t, &held);
+    assert_close(held.mem_pct, 17 + 20 + 3);
+}
+
 static void test_estimate(void **state)
 {
     struct decide_input v = { .cpu_pct = 10, .mem_used_pct = 50, .mem_total_bytes = 100 * GiB,
@@ -392,12 +479,14 @@ int main(void)
         cmocka_unit_test(test_observe_is_atomic),
         cmocka_unit_test(test_weighted_observation),
         cmocka_unit_test(test_plan_sources),
+        cmocka_unit_test(test_plan_cpu_expected),
         cmocka_unit_test(test_plan_insufficient),
         cmocka_unit_test(test_duration),
         cmocka_unit_test(test_fallback),
         cmocka_unit_test(test_remaining),
         cmocka_unit_test(test_lease_table),
         cmocka_unit_test(test_gpu_leases),
+        cmocka_unit_test(test_pool),
         cmocka_unit_test(test_estimate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

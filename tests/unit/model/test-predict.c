@@ -490,10 +490,13 @@ static void test_ewls_residual_margin_alone_covers(void **state)
 
 static void test_ewls_never_below_peak_in_bucket(void **state)
 {
+    /* With λ = 1 (no forgetting) the floor holds forever. */
+    struct predict_params pp = params_with();
     struct predictor p;
     struct lcg g = { 3 };
 
-    init_model(&p, PREDICT_MODEL_EWLS, NULL);
+    pp.lambda = 1;
+    init_model(&p, PREDICT_MODEL_EWLS, &pp);
     for (int i = 0; i < 200; i++) {
         double c = 1 + 99 * lcg_uniform(&g);
         observe_ok(&p, c, 10 + 2 * c + lcg_uniform(&g));
@@ -509,10 +512,38 @@ static void test_ewls_never_below_peak_in_bucket(void **state)
     assert_close(r.peak, 5000, 0);
     assert_true(r.upper >= 5000);
     assert_true(r.expected + r.margin < 5000);          /* the floor, not the fit, decides */
-    assert_true(predict_ok(&p, 31.9, NAN).upper >= 5000);   /* same octave [16, 32) */
-    assert_true(predict_ok(&p, 16, NAN).upper >= 5000);
+    assert_true(predict_ok(&p, 31.9, NAN).upper >= 5000);   /* same octave [16, 32), above 20 */
+    /* Below the complexity it was seen at, the floor scales down with it: 5000 · 16/20. */
+    assert_close(predict_ok(&p, 16, NAN).peak, 4000, 1e-9);
+    assert_true(predict_ok(&p, 16, NAN).upper >= 4000);
     assert_true(predict_ok(&p, 32, NAN).upper < 200);       /* next octave: the fit again */
     assert_true(predict_ok(&p, 15.9, NAN).upper < 200);
+}
+
+static void test_ewls_floor_forgets(void **state)
+{
+    /* With the default λ = 0.97 the floor forgets as the fit does: every later observation (of any
+     * complexity) decays it by λ^weight, so one outlier does not hold every later reservation up
+     * forever, but still floors the next runs of its bucket. */
+    struct predictor p;
+
+    init_model(&p, PREDICT_MODEL_EWLS, NULL);
+    for (int i = 0; i < 50; i++)
+        observe_ok(&p, 1 + i % 50, 10 + 2 * (1 + i % 50));
+    observe_ok(&p, 20, 5000);
+    assert_close(predict_ok(&p, 20, NAN).peak, 5000, 0);
+    observe_ok(&p, 90, 190);
+    assert_close(predict_ok(&p, 20, NAN).peak, 5000 * 0.97, 1e-9);
+    assert_true(predict_ok(&p, 20, NAN).upper >= 5000 * 0.97);
+    for (int i = 0; i < 9; i++)
+        observe_ok(&p, 90, 190);
+    assert_close(predict_ok(&p, 20, NAN).peak, 5000 * pow(0.97, 10), 1e-9);
+    /* A down-weighted observation decays it by λ^weight. */
+    assert_int_equal(predictor_observe_weighted(&p, 90, 190, 0.5), 0);
+    assert_close(predict_ok(&p, 20, NAN).peak, 5000 * pow(0.97, 10.5), 1e-9);
+    /* A new, higher peak in the bucket replaces it undecayed. */
+    observe_ok(&p, 21, 6000);
+    assert_close(predict_ok(&p, 21, NAN).peak, 6000, 0);
 }
 
 static void test_ewls_residuals_are_taken_before_the_update(void **state)
@@ -758,9 +789,11 @@ static void test_residual_ring_wraps(void **state)
 
 static void test_buckets(void **state)
 {
+    struct predict_params pp = params_with();
     struct predictor p;
 
-    init_model(&p, PREDICT_MODEL_EWLS, NULL);
+    pp.lambda = 1; /* no forgetting: the peaks stay exactly as seen */
+    init_model(&p, PREDICT_MODEL_EWLS, &pp);
     observe_ok(&p, 0, 1);
     observe_ok(&p, 0.999, 2);
     observe_ok(&p, 7, 70);
@@ -769,12 +802,25 @@ static void test_buckets(void **state)
     assert_close(p.peak[0], 2, 0);
     assert_close(p.peak[3], 70, 0);
 
+    assert_close(p.peak_complexity[3], 7, 0);
+
+    /* The floor is the peak from the complexity it was seen at on, scaled down below it. */
     struct prediction r = predict_ok(&p, 4, NAN);
     assert_true(r.has_peak);
-    assert_close(r.peak, 70, 0);
+    assert_close(r.peak, 40, 1e-12);
+    assert_close(predict_ok(&p, 7, NAN).peak, 70, 0);
+    assert_close(predict_ok(&p, 7.5, NAN).peak, 70, 0);
     assert_false(predict_ok(&p, 8, NAN).has_peak);
     assert_false(predict_ok(&p, 3.99, NAN).has_peak);
     assert_true(predict_ok(&p, 0.5, NAN).has_peak);
+    assert_close(predict_ok(&p, 0, NAN).peak, 0, 0);
+
+    /* A predictor kept without the complexities (all 0) floors its whole bucket, as before. */
+    p.peak_complexity[3] = 0;
+    assert_close(predict_ok(&p, 4, NAN).peak, 70, 0);
+    assert_int_equal(predictor_validate(&p), 0);
+    p.peak_complexity[3] = NAN;
+    assert_int_equal(predictor_validate(&p), -EBADMSG);
 }
 
 static void test_refit(void **state)
@@ -883,6 +929,7 @@ int main(void)
         cmocka_unit_test(test_ewls_p95_covers_fresh_samples),
         cmocka_unit_test(test_ewls_residual_margin_alone_covers),
         cmocka_unit_test(test_ewls_never_below_peak_in_bucket),
+        cmocka_unit_test(test_ewls_floor_forgets),
         cmocka_unit_test(test_ewls_residuals_are_taken_before_the_update),
         cmocka_unit_test(test_ewls_margin_rank),
         cmocka_unit_test(test_ewls_shrinkage),

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 
-/* Tests of schema step 2 of the store: migration from a version-1 file, declared needs and the
- * statistics derived from them, the prediction models (bit-exact round trip, damaged rows, the
- * shared transaction with the observation, durability across kill -9) and leases.
+/* Tests of schema steps 2 and 3 of the store: migration from version-1 and version-2 files,
+ * declared needs and the statistics derived from them, the prediction models (bit-exact round
+ * trip, peak complexities included, damaged rows, the shared transaction with the observation,
+ * durability across kill -9) and leases.
  *
- * A second, plain SQLite connection plays the part of an older headroom or of damage: it writes a
- * version-1 database by hand and alters rows behind the store's back. */
+ * A second, plain SQLite connection plays the part of an older headroom or of damage: it writes
+ * version-1 and version-2 databases by hand and alters rows behind the store's back. */
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -212,6 +213,7 @@ static void assert_predictor_identical(const struct predictor *a, const struct p
     assert_same_bits(a->ewvar, b->ewvar);
     assert_int_equal(a->peak_seen, b->peak_seen);
     assert_memory_equal(a->peak, b->peak, sizeof(a->peak));
+    assert_memory_equal(a->peak_complexity, b->peak_complexity, sizeof(a->peak_complexity));
     assert_memory_equal(a->residuals, b->residuals, sizeof(a->residuals));
 }
 
@@ -338,8 +340,8 @@ static void test_migrate_from_v1(void **state)
 
     assert_int_equal(store_open(f->db, &s), 0);
     assert_int_equal(store_get_schema_version(s, &version), 0);
-    assert_int_equal(version, 2);
-    assert_int_equal(STORE_SCHEMA_VERSION, 2);
+    assert_int_equal(version, 3);
+    assert_int_equal(STORE_SCHEMA_VERSION, 3);
     /* Step 1 was not run again. */
     assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "1700000000000");
@@ -387,8 +389,251 @@ static void test_migrate_from_v1(void **state)
     assert_double_exact(st.avg_cpu_gap, 7.5);
     s = store_free(s);
 
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 3);
     assert_int_equal(raw_int(f->db, "SELECT count(*) FROM observations"), 2);
+}
+
+/* The schema of step 2 exactly as released, applied on top of v1_schema. */
+static const char v2_schema[] =
+        "ALTER TABLE observations ADD COLUMN declared_cpu_pct REAL;"
+        "ALTER TABLE observations ADD COLUMN declared_mem_pct REAL;"
+        "ALTER TABLE observations ADD COLUMN declared_gpu_pct REAL;"
+        "ALTER TABLE observations ADD COLUMN declared_vram_pct REAL;"
+        "ALTER TABLE observations ADD COLUMN duration_ms INTEGER;"
+        "ALTER TABLE observations ADD COLUMN weight REAL;"
+        "ALTER TABLE task_stats ADD COLUMN overlapped_count INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE task_stats ADD COLUMN declared_count INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE task_stats ADD COLUMN avg_cpu_gap REAL;"
+        "ALTER TABLE task_stats ADD COLUMN avg_mem_gap REAL;"
+        "ALTER TABLE task_stats ADD COLUMN avg_gpu_gap REAL;"
+        "ALTER TABLE task_stats ADD COLUMN avg_vram_gap REAL;"
+        "CREATE TABLE task_models ("
+        "    task TEXT NOT NULL,"
+        "    resource TEXT NOT NULL,"
+        "    model TEXT NOT NULL,"
+        "    lambda ANY NOT NULL,"
+        "    alpha ANY NOT NULL,"
+        "    quantile ANY NOT NULL,"
+        "    shrinkage_weight ANY NOT NULL,"
+        "    sd_multiplier ANY NOT NULL,"
+        "    margin_factor ANY NOT NULL,"
+        "    min_observations INTEGER NOT NULL,"
+        "    n INTEGER NOT NULL,"
+        "    w ANY NOT NULL,"
+        "    mx ANY NOT NULL,"
+        "    my ANY NOT NULL,"
+        "    sxx ANY NOT NULL,"
+        "    sxy ANY NOT NULL,"
+        "    syy ANY NOT NULL,"
+        "    ewma ANY NOT NULL,"
+        "    ewvar ANY NOT NULL,"
+        "    peak_seen INTEGER NOT NULL,"
+        "    peaks BLOB NOT NULL,"
+        "    residual_len INTEGER NOT NULL,"
+        "    residual_next INTEGER NOT NULL,"
+        "    residuals BLOB NOT NULL,"
+        "    PRIMARY KEY (task, resource)"
+        ") STRICT, WITHOUT ROWID;"
+        "CREATE TABLE leases ("
+        "    id INTEGER PRIMARY KEY,"
+        "    task TEXT NOT NULL,"
+        "    cpu_pct REAL NOT NULL,"
+        "    mem_pct REAL NOT NULL,"
+        "    gpu_pct REAL NOT NULL,"
+        "    vram_pct REAL NOT NULL,"
+        "    mem_bytes INTEGER NOT NULL,"
+        "    vram_bytes INTEGER NOT NULL,"
+        "    disk_bytes INTEGER NOT NULL,"
+        "    gpu_index INTEGER NOT NULL,"
+        "    created_ms INTEGER NOT NULL,"
+        "    expires_ms INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE INDEX leases_expires_ms ON leases (expires_ms);";
+
+/* n doubles as little-endian IEEE-754, the documented format of the model blobs, encoded here
+ * independently of the store. */
+static void encode_le(unsigned char *buf, const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bits;
+
+        memcpy(&bits, &v[i], sizeof(bits));
+        for (size_t b = 0; b < 8; b++)
+            buf[i * 8 + b] = (unsigned char) (bits >> (8 * b));
+    }
+}
+
+/* Writes p as the version-2 row of (task, r), column by column, as a version-2 headroom did. */
+static void raw_insert_v2_model(sqlite3 *db, const char *task, enum learn_resource r,
+                                const struct predictor *p)
+{
+    unsigned char peaks[PREDICT_BUCKETS * 8], residuals[PREDICT_RESIDUALS_MAX * 8];
+    const double reals[] = {
+        p->params.lambda,           p->params.alpha,         p->params.quantile,
+        p->params.shrinkage_weight, p->params.sd_multiplier, p->params.margin_factor,
+    };
+    const double state[] = { p->w, p->mx, p->my, p->sxx, p->sxy, p->syy, p->ewma, p->ewvar };
+    sqlite3_stmt *st = NULL;
+    int col = 1;
+
+    encode_le(peaks, p->peak, PREDICT_BUCKETS);
+    encode_le(residuals, p->residuals, PREDICT_RESIDUALS_MAX);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "INSERT INTO task_models (task, resource, model, lambda, "
+                                        "alpha, quantile, shrinkage_weight, sd_multiplier, "
+                                        "margin_factor, min_observations, n, w, mx, my, sxx, sxy, "
+                                        "syy, ewma, ewvar, peak_seen, peaks, residual_len, "
+                                        "residual_next, residuals) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                                        "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+                                        "?19, ?20, ?21, ?22, ?23, ?24)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_bind_text(st, col++, task, -1, SQLITE_STATIC), SQLITE_OK);
+    assert_int_equal(sqlite3_bind_text(st, col++, learn_resource_to_string(r), -1, SQLITE_STATIC),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_bind_text(st, col++, predict_model_to_string(p->model), -1,
+                                       SQLITE_STATIC),
+                     SQLITE_OK);
+    for (size_t i = 0; i < ELEMENTSOF(reals); i++)
+        assert_int_equal(sqlite3_bind_double(st, col++, reals[i]), SQLITE_OK);
+    assert_int_equal(sqlite3_bind_int64(st, col++, (int64_t) p->params.min_observations),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_bind_int64(st, col++, (int64_t) p->n), SQLITE_OK);
+    for (size_t i = 0; i < ELEMENTSOF(state); i++)
+        assert_int_equal(sqlite3_bind_double(st, col++, state[i]), SQLITE_OK);
+    assert_int_equal(sqlite3_bind_int64(st, col++, (int64_t) p->peak_seen), SQLITE_OK);
+    assert_int_equal(sqlite3_bind_blob(st, col++, peaks, sizeof(peaks), SQLITE_STATIC), SQLITE_OK);
+    assert_int_equal(sqlite3_bind_int(st, col++, p->residual_len), SQLITE_OK);
+    assert_int_equal(sqlite3_bind_int(st, col++, p->residual_next), SQLITE_OK);
+    assert_int_equal(sqlite3_bind_blob(st, col++, residuals, sizeof(residuals), SQLITE_STATIC),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
+}
+
+static int record_one_model(const char *task, const struct task_model *m, void *userdata)
+{
+    assert_string_equal(task, "old");
+    *(struct task_model *) userdata = *m;
+    return 0;
+}
+
+/* True when all n doubles are +0.0, bit for bit. */
+static bool all_zero(const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bits;
+
+        memcpy(&bits, &v[i], sizeof(bits));
+        if (bits != 0)
+            return false;
+    }
+    return true;
+}
+
+static void test_migrate_from_v2(void **state)
+{
+    struct fixture *f = *state;
+    _cleanup_store_free_ struct store *s = NULL;
+    static struct task_model learnt, expected, got, again, listed;
+    struct prediction before, after;
+    struct task_stats st;
+    unsigned version = 0;
+    sqlite3 *db;
+    char buf[32];
+    double pc;
+
+    /* A model whose CPU peak in the octave [8, 16) was seen above 8, so that it matters
+     * whether that complexity is known. Every observation has weight 1, so each raises its
+     * bucket's peak. */
+    assert_int_equal(task_model_init(&learnt, PREDICT_MODEL_EWLS, NULL), 0);
+    for (int i = 0; i < 20; i++) {
+        static const double cs[] = { 1, 3, 9, 14, 5, 30 };
+        double c = cs[i % ELEMENTSOF(cs)] + (i % 3) * 0.25;
+        double values[_LEARN_RESOURCE_MAX] = {
+            [LEARN_CPU] = 4 * c + (i % 5),
+            [LEARN_MEMORY] = 20 + c / 2,
+            [LEARN_GPU] = i % 2 ? NAN : 10 + i,
+            [LEARN_VRAM] = 3 + (i % 7) * 0.5,
+            [LEARN_DURATION] = 30 * c,
+        };
+
+        assert_int_equal(task_model_observe(&learnt, c, values, 1), 0);
+    }
+    for (int r = 0; r < _LEARN_RESOURCE_MAX; r++) {
+        assert_int_not_equal(learnt.p[r].peak_seen, 0);
+        assert_false(all_zero(learnt.p[r].peak_complexity, PREDICT_BUCKETS));
+    }
+    assert_true(learnt.p[LEARN_CPU].peak_seen & (UINT64_C(1) << 4));
+    pc = learnt.p[LEARN_CPU].peak_complexity[4];
+    assert_true(pc > 8 && pc < 16);
+
+    /* A version-2 file holding that model, column by column. */
+    db = raw_open(f->db);
+    raw_exec_db(db, "PRAGMA journal_mode=WAL");
+    raw_exec_db(db, "BEGIN");
+    raw_exec_db(db, v1_schema);
+    raw_exec_db(db, v2_schema);
+    raw_exec_db(db, "PRAGMA user_version = 2");
+    raw_exec_db(db, "INSERT INTO task_stats (task, count, avg_cpu_delta, avg_mem_delta, "
+                    "updated_ms, overlapped_count, declared_count) VALUES ('old', 20, 30.5, 25, "
+                    "1700000005000, 4, 2)");
+    for (int r = 0; r < _LEARN_RESOURCE_MAX; r++)
+        raw_insert_v2_model(db, "old", (enum learn_resource) r, &learnt.p[r]);
+    raw_exec_db(db, "COMMIT");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 2);
+
+    assert_int_equal(store_open(f->db, &s), 0);
+    assert_int_equal(store_get_schema_version(s, &version), 0);
+    assert_int_equal(version, 3);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 3);
+    /* Steps 1 and 2 were not run again. */
+    assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "1700000000000");
+    assert_int_equal(store_get_task_stats(s, "old", &st), 0);
+    assert_int_equal(st.count, 20);
+    assert_int_equal(st.overlapped_count, 4);
+    assert_int_equal(st.declared_count, 2);
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM task_models "
+                                    "WHERE peak_complexities IS NULL"),
+                     _LEARN_RESOURCE_MAX);
+
+    /* The old rows load with every peak complexity 0 and every other field as written. */
+    expected = learnt;
+    for (int r = 0; r < _LEARN_RESOURCE_MAX; r++)
+        memset(expected.p[r].peak_complexity, 0, sizeof(expected.p[r].peak_complexity));
+    assert_int_equal(store_get_task_model(s, "old", &got), 0);
+    for (int r = 0; r < _LEARN_RESOURCE_MAX; r++)
+        assert_true(all_zero(got.p[r].peak_complexity, PREDICT_BUCKETS));
+    assert_model_identical(&got, &expected);
+    assert_int_equal(store_foreach_task_model(s, record_one_model, &listed), 1);
+    assert_model_identical(&listed, &expected);
+
+    /* So the peak floors its whole bucket again, as it did in version 2: at complexity 8 the
+     * model with the complexity scales the peak seen at pc down, the migrated one does not. */
+    assert_int_equal(predictor_predict(&learnt.p[LEARN_CPU], 8, NAN, &before), 0);
+    assert_int_equal(predictor_predict(&got.p[LEARN_CPU], 8, NAN, &after), 0);
+    assert_true(before.has_peak && after.has_peak);
+    assert_double_exact(after.peak, learnt.p[LEARN_CPU].peak[4]);
+    assert_double_close(before.peak, learnt.p[LEARN_CPU].peak[4] * 8 / pc);
+    assert_true(before.peak < after.peak);
+
+    /* The next write stores the complexities, and they read back. */
+    {
+        double values[_LEARN_RESOURCE_MAX] = { 1, 2, 3, 4, 5 };
+        struct observation o = obs("old", 1700000010000, 1, 2, 3, 4);
+
+        o.complexity = 100;
+        assert_int_equal(task_model_observe(&got, o.complexity, values, 1), 0);
+        assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, &got), 0);
+    }
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM task_models "
+                                    "WHERE peak_complexities IS NULL"),
+                     0);
+    assert_int_equal(store_get_task_model(s, "old", &again), 0);
+    assert_model_identical(&again, &got);
+    assert_double_exact(again.p[LEARN_CPU].peak_complexity[7], 100);
 }
 
 /* ---- declared needs and statistics ------------------------------------------------------------
@@ -650,6 +895,12 @@ static void test_model_corrupt(void **state)
         "UPDATE task_models SET residuals = zeroblob(8) WHERE resource = 'cpu'",
         "UPDATE task_models SET peaks = zeroblob(513) WHERE resource = 'memory'",
         "UPDATE task_models SET residuals = zeroblob(0) WHERE resource = 'vram'",
+        "UPDATE task_models SET peak_complexities = zeroblob(8) WHERE resource = 'cpu'",
+        "UPDATE task_models SET peak_complexities = zeroblob(513) WHERE resource = 'duration'",
+        "UPDATE task_models SET peak_complexities = zeroblob(511) WHERE resource = 'memory'",
+        "UPDATE task_models SET peak_complexities = zeroblob(0) WHERE resource = 'gpu'",
+        "UPDATE task_models SET peak_complexities = x'00' WHERE resource = 'vram'",
+        "UPDATE task_models SET peak_complexities = zeroblob(1024) WHERE resource = 'cpu'",
         /* Counts out of range or inconsistent. */
         "UPDATE task_models SET n = -1 WHERE resource = 'cpu'",
         "UPDATE task_models SET n = n + 1 WHERE resource = 'cpu'",
@@ -710,6 +961,58 @@ static void test_model_corrupt(void **state)
     assert_int_equal(store_put_task_model(s, "victim", &m), 0);
     assert_int_equal(store_get_task_model(s, "victim", &got), 0);
     assert_model_identical(&got, &m);
+
+    /* A peak complexity that is not a valid complexity, in a bucket that has a peak: the blob
+     * has the right size, predictor_validate() refuses the predictor. */
+    {
+        const struct predictor *p = &m.p[LEARN_MEMORY];
+        const double bad[] = { -1, NAN, INFINITY, 2 * PREDICT_COMPLEXITY_MAX };
+        unsigned b = 0;
+
+        assert_int_not_equal(p->peak_seen, 0);
+        while (!(p->peak_seen & (UINT64_C(1) << b)))
+            b++;
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+            double pcs[PREDICT_BUCKETS];
+            unsigned char blob[sizeof(pcs)];
+
+            memcpy(pcs, p->peak_complexity, sizeof(pcs));
+            pcs[b] = bad[i];
+            encode_le(blob, pcs, PREDICT_BUCKETS);
+            raw_exec_blob(f->db,
+                          "UPDATE task_models SET peak_complexities = ?1 "
+                          "WHERE resource = 'memory'",
+                          blob, sizeof(blob));
+            assert_int_equal(store_get_task_model(s, "victim", &got), -EBADMSG);
+            memset(&c, 0, sizeof(c));
+            assert_int_equal(store_foreach_task_model(s, collect_model, &c), -EBADMSG);
+
+            /* The same blob with a valid complexity there is read back as written: the encoding
+             * above is the one the store uses. */
+            pcs[b] = 0.5;
+            encode_le(blob, pcs, PREDICT_BUCKETS);
+            raw_exec_blob(f->db,
+                          "UPDATE task_models SET peak_complexities = ?1 "
+                          "WHERE resource = 'memory'",
+                          blob, sizeof(blob));
+            assert_int_equal(store_get_task_model(s, "victim", &got), 0);
+            assert_memory_equal(got.p[LEARN_MEMORY].peak_complexity, pcs, sizeof(pcs));
+        }
+    }
+
+    /* NULL peak complexities (a row from schema version 2) load as zeros, the rest unchanged. */
+    assert_int_equal(store_put_task_model(s, "victim", &m), 0);
+    raw_exec(f->db, "UPDATE task_models SET peak_complexities = NULL WHERE resource = 'cpu'");
+    assert_int_equal(store_get_task_model(s, "victim", &got), 0);
+    {
+        static struct task_model expected;
+
+        expected = m;
+        memset(expected.p[LEARN_CPU].peak_complexity, 0,
+               sizeof(expected.p[LEARN_CPU].peak_complexity));
+        assert_false(all_zero(m.p[LEARN_CPU].peak_complexity, PREDICT_BUCKETS));
+        assert_model_identical(&got, &expected);
+    }
 }
 
 static void test_model_invalid_input(void **state)
@@ -1085,6 +1388,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_declared_stats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_missing_resource, setup, teardown),
