@@ -229,6 +229,7 @@ int predictor_observe_weighted(struct predictor *p, double complexity, double va
     if (p->n > 0) {
         struct fit f = fit_of(p);
         p->residuals[p->residual_next] = value - point_estimate(p, &f, complexity);
+        p->residual_complexity[p->residual_next] = complexity;
         p->residual_next = (uint16_t) ((p->residual_next + 1) % PREDICT_RESIDUALS_MAX);
         if (p->residual_len < PREDICT_RESIDUALS_MAX)
             p->residual_len++;
@@ -329,6 +330,25 @@ static double residual_margin(const struct predictor *p)
                            rank_ceil(p->params.quantile * (double) (p->residual_len + 1)));
 }
 
+/* The margin at complexity c: the quantile of the residuals of runs in c's complexity bucket when
+ * there are PREDICT_LOCAL_RESIDUALS_MIN of them, else of all. Errors grow with the size of a run;
+ * one quantile for every complexity charges a small run the errors of the big ones (and, where
+ * big runs are few, the reverse). Residuals of unknown complexity (kept before it was) count only
+ * in the pooled quantile. */
+static double residual_margin_at(const struct predictor *p, double c)
+{
+    double v[PREDICT_RESIDUALS_MAX];
+    size_t n = 0;
+    unsigned b = bucket_of(c);
+
+    for (unsigned i = 0; i < p->residual_len; i++)
+        if (p->residual_complexity[i] >= 0 && bucket_of(p->residual_complexity[i]) == b)
+            v[n++] = p->residuals[i];
+    if (n < PREDICT_LOCAL_RESIDUALS_MIN)
+        return residual_margin(p);
+    return order_statistic(v, n, rank_ceil(p->params.quantile * (double) (n + 1)));
+}
+
 static double residual_rms(const struct predictor *p)
 {
     double s = 0;
@@ -351,7 +371,7 @@ static void predict_ewls(const struct predictor *p, double c, double prior, stru
     double yhat = point_estimate(p, &f, c);
 
     r->expected = yhat;
-    r->margin = residual_margin(p);
+    r->margin = residual_margin_at(p, c);
 
     /* Shrink first, floor last: never below what a run of similar complexity has really reached. */
     double raw = MAX(yhat + r->margin, 0);
@@ -497,9 +517,12 @@ int predictor_validate(const struct predictor *p)
     if (p->model == PREDICT_MODEL_MOVING_AVERAGE ? weighted : weighted != (p->n > 0))
         return -EBADMSG;
 
-    for (unsigned i = 0; i < p->residual_len; i++)
-        if (!isfinite(p->residuals[i]))
+    for (unsigned i = 0; i < p->residual_len; i++) {
+        double rc = p->residual_complexity[i];
+        if (!isfinite(p->residuals[i]) || isnan(rc) ||
+            (islessgreater(rc, PREDICT_COMPLEXITY_UNKNOWN) && !complexity_valid(rc)))
             return -EBADMSG;
+    }
     for (unsigned b = 0; b < PREDICT_BUCKETS; b++)
         if ((p->peak_seen & (UINT64_C(1) << b)) &&
             (!value_valid(p->peak[b]) || !complexity_valid(p->peak_complexity[b])))

@@ -28,7 +28,9 @@
  *                   where the residuals are the last PREDICT_RESIDUALS_MAX values of y − ŷ(c), each
  *                   taken with the model as it was BEFORE that observation (out-of-sample errors,
  *                   so the margin includes the fit's own uncertainty), Q_q is their exact
- *                   order statistic of rank ⌈q·(len + 1)⌉ (capped at len), and floor(c) comes
+ *                   order statistic of rank ⌈q·(len + 1)⌉ (capped at len) — taken over the
+ *                   residuals of c's own complexity bucket once it holds
+ *                   PREDICT_LOCAL_RESIDUALS_MIN of them, else over all —, and floor(c) comes
  *                   from the largest value ever observed in the complexity bucket of c (see the
  *                   buckets below). That rank, rather than the nearest rank ⌈q·len⌉, is what
  *                   makes the next run stay below the upper with probability q: with 64
@@ -75,6 +77,12 @@
 
 #define PREDICT_RESIDUALS_MAX 64
 #define PREDICT_BUCKETS       64
+/* The margin at a complexity comes from the residuals of its own bucket once it has this many:
+ * with fewer than 39 the q = 0.95 rank is their maximum, and the largest error of 30 runs of that
+ * size covers the next with probability 30/31 ≈ 0.97. */
+#define PREDICT_LOCAL_RESIDUALS_MIN 30
+/* residual_complexity of a residual kept before complexities were. */
+#define PREDICT_COMPLEXITY_UNKNOWN (-1.0)
 
 /* Inputs beyond these are rejected: they keep every square in the Welford sums far from overflow
  * (2^50 ≈ 1.1e15 complexity, 1e18 ≈ 888 PiB of value). */
@@ -135,6 +143,8 @@ struct predictor {
 
     /* Ring of the last residuals y − ŷ(c), each from the model before its observation. */
     double residuals[PREDICT_RESIDUALS_MAX];
+    /* The complexity of the run each residual came from (PREDICT_COMPLEXITY_UNKNOWN: not kept). */
+    double residual_complexity[PREDICT_RESIDUALS_MAX];
 };
 
 struct prediction {

@@ -73,7 +73,8 @@ int store_task_model_check(struct store *s, const struct task_model *m)
 static int
 model_bind(sqlite3_stmt *st, const char *task, enum learn_resource res, const struct predictor *p)
 {
-    unsigned char peaks[PEAKS_BYTES], peak_complexities[PEAKS_BYTES], residuals[RESIDUALS_BYTES];
+    unsigned char peaks[PEAKS_BYTES], peak_complexities[PEAKS_BYTES], residuals[RESIDUALS_BYTES],
+            residual_complexities[RESIDUALS_BYTES];
     const double reals[] = {
         p->params.lambda,           p->params.alpha,         p->params.quantile,
         p->params.shrinkage_weight, p->params.sd_multiplier, p->params.margin_factor,
@@ -84,6 +85,7 @@ model_bind(sqlite3_stmt *st, const char *task, enum learn_resource res, const st
     doubles_to_le(peaks, p->peak, PREDICT_BUCKETS);
     doubles_to_le(peak_complexities, p->peak_complexity, PREDICT_BUCKETS);
     doubles_to_le(residuals, p->residuals, PREDICT_RESIDUALS_MAX);
+    doubles_to_le(residual_complexities, p->residual_complexity, PREDICT_RESIDUALS_MAX);
 
     rc = sqlite3_bind_text(st, col++, task, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK)
@@ -113,6 +115,9 @@ model_bind(sqlite3_stmt *st, const char *task, enum learn_resource res, const st
         rc = sqlite3_bind_int(st, col++, p->residual_next);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, col++, residuals, sizeof(residuals), SQLITE_TRANSIENT);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, col++, residual_complexities, sizeof(residual_complexities),
+                               SQLITE_TRANSIENT);
     return rc;
 }
 
@@ -280,6 +285,17 @@ static int read_model_row(struct store *s,
     r = column_doubles(s, st, col++, p.residuals, PREDICT_RESIDUALS_MAX);
     if (r < 0)
         return r;
+    /* NULL: a row written before migration step 4: the complexities behind its residuals are
+     * unknown, and its margins come from the pooled quantile. */
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        for (size_t i = 0; i < PREDICT_RESIDUALS_MAX; i++)
+            p.residual_complexity[i] = PREDICT_COMPLEXITY_UNKNOWN;
+    else {
+        r = column_doubles(s, st, col, p.residual_complexity, PREDICT_RESIDUALS_MAX);
+        if (r < 0)
+            return r;
+    }
+    col++;
 
     if (predictor_validate(&p) < 0)
         return store_refuse(s, -EBADMSG, "stored %s model of '%s' is inconsistent", resource, task);

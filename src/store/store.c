@@ -141,6 +141,13 @@ static const char *const migrations[] = {
      * peak floor its whole bucket, as it did before the complexity was kept. The next write of the
      * task's models fills it in. */
     "ALTER TABLE task_models ADD COLUMN peak_complexities BLOB;",
+
+    /* 4: the complexity of the run behind each residual (struct predictor's residual_complexity),
+     * a BLOB of PREDICT_RESIDUALS_MAX little-endian doubles like residuals, so that a margin can
+     * come from the residuals of runs of similar complexity. Nullable for the rows of steps 2–3:
+     * they load with every residual complexity unknown (PREDICT_COMPLEXITY_UNKNOWN), and their
+     * margins come from the pooled quantile until the ring has turned over. */
+    "ALTER TABLE task_models ADD COLUMN residual_complexities BLOB;",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION,
@@ -157,7 +164,7 @@ _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION,
 #define MODEL_COLUMNS                                                                        \
     "task, resource, model, lambda, alpha, quantile, shrinkage_weight, sd_multiplier, "      \
     "margin_factor, min_observations, n, w, mx, my, sxx, sxy, syy, ewma, ewvar, peak_seen, " \
-    "peaks, peak_complexities, residual_len, residual_next, residuals"
+    "peaks, peak_complexities, residual_len, residual_next, residuals, residual_complexities"
 /* The order read_lease_row() and store_put_lease() (store-leases.c) use. */
 #define LEASE_COLUMNS                                                                    \
     "id, task, cpu_pct, mem_pct, gpu_pct, vram_pct, mem_bytes, vram_bytes, disk_bytes, " \
@@ -217,7 +224,7 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
     [STORE_STMT_MODEL_PUT] = "INSERT INTO task_models (" MODEL_COLUMNS
                              ") "
                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                             "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+                             "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
     /* The primary key orders the rows of a WITHOUT ROWID table: by task, then resource. */
     [STORE_STMT_MODEL_GET] = "SELECT " MODEL_COLUMNS " FROM task_models WHERE task = ?1",
     [STORE_STMT_MODEL_ALL] = "SELECT " MODEL_COLUMNS " FROM task_models ORDER BY task",

@@ -25,7 +25,7 @@
 struct store;
 
 /* The number of migration steps this build knows; PRAGMA user_version of a current database. */
-#define STORE_SCHEMA_VERSION 3u
+#define STORE_SCHEMA_VERSION 4u
 
 /* Weight of the newest observation in the per-task moving average, the same as capfox's
  * MovingAverageModel: the first value is taken as is, then avg = α·value + (1 − α)·avg. */

@@ -520,6 +520,51 @@ static void test_ewls_never_below_peak_in_bucket(void **state)
     assert_true(predict_ok(&p, 15.9, NAN).upper < 200);
 }
 
+static void test_ewls_local_margin(void **state)
+{
+    /* Small runs (complexity 2–3) vary by ±1, big ones (64–127) by ±40. Once a bucket holds
+     * PREDICT_LOCAL_RESIDUALS_MIN residuals its margin is its own: the small runs are no longer
+     * charged the big runs' errors. */
+    struct predict_params pp = params_with();
+    struct predictor p;
+    struct lcg g = { 5 };
+
+    pp.lambda = 1;
+    init_model(&p, PREDICT_MODEL_EWLS, &pp);
+    for (int i = 0; i < 64; i++) {
+        bool big = i % 2;
+        double c = big ? 64 + 63 * lcg_uniform(&g) : 2 + lcg_uniform(&g);
+        double noise = (2 * lcg_uniform(&g) - 1) * (big ? 40 : 1);
+        observe_ok(&p, c, 10 + c + noise);
+    }
+    struct prediction small = predict_ok(&p, 2.5, NAN), large = predict_ok(&p, 100, NAN);
+    assert_true(small.margin < 10);
+    assert_true(large.margin > 20);
+    /* The local margin is the quantile of exactly that bucket's residuals. */
+    double v[PREDICT_RESIDUALS_MAX], q;
+    size_t n = 0;
+    for (unsigned i = 0; i < p.residual_len; i++)
+        if (p.residual_complexity[i] >= 2 && p.residual_complexity[i] < 4)
+            v[n++] = p.residuals[i];
+    assert_true(n >= PREDICT_LOCAL_RESIDUALS_MIN);
+    assert_int_equal(predict_quantile(v, n, 1.0, &q), 0); /* fewer than 39: the maximum */
+    assert_close(small.margin, q, 0);
+
+    /* A bucket with too few residuals (complexity 16–31: none) takes the pooled quantile. */
+    struct prediction mid = predict_ok(&p, 20, NAN);
+    assert_true(mid.margin > 20);
+
+    /* Residuals of unknown complexity count in the pooled quantile only; NaN is refused. */
+    for (unsigned i = 0; i < p.residual_len; i++)
+        p.residual_complexity[i] = PREDICT_COMPLEXITY_UNKNOWN;
+    assert_int_equal(predictor_validate(&p), 0);
+    assert_close(predict_ok(&p, 2.5, NAN).margin, mid.margin, 0);
+    p.residual_complexity[3] = NAN;
+    assert_int_equal(predictor_validate(&p), -EBADMSG);
+    p.residual_complexity[3] = -2;
+    assert_int_equal(predictor_validate(&p), -EBADMSG);
+}
+
 static void test_ewls_floor_forgets(void **state)
 {
     /* With the default λ = 0.97 the floor forgets as the fit does: every later observation (of any
@@ -930,6 +975,7 @@ int main(void)
         cmocka_unit_test(test_ewls_residual_margin_alone_covers),
         cmocka_unit_test(test_ewls_never_below_peak_in_bucket),
         cmocka_unit_test(test_ewls_floor_forgets),
+        cmocka_unit_test(test_ewls_local_margin),
         cmocka_unit_test(test_ewls_residuals_are_taken_before_the_update),
         cmocka_unit_test(test_ewls_margin_rank),
         cmocka_unit_test(test_ewls_shrinkage),

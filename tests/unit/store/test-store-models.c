@@ -214,6 +214,7 @@ static void assert_predictor_identical(const struct predictor *a, const struct p
     assert_int_equal(a->peak_seen, b->peak_seen);
     assert_memory_equal(a->peak, b->peak, sizeof(a->peak));
     assert_memory_equal(a->peak_complexity, b->peak_complexity, sizeof(a->peak_complexity));
+    assert_memory_equal(a->residual_complexity, b->residual_complexity, sizeof(a->residual_complexity));
     assert_memory_equal(a->residuals, b->residuals, sizeof(a->residuals));
 }
 
@@ -340,8 +341,8 @@ static void test_migrate_from_v1(void **state)
 
     assert_int_equal(store_open(f->db, &s), 0);
     assert_int_equal(store_get_schema_version(s, &version), 0);
-    assert_int_equal(version, 3);
-    assert_int_equal(STORE_SCHEMA_VERSION, 3);
+    assert_int_equal(version, 4);
+    assert_int_equal(STORE_SCHEMA_VERSION, 4);
     /* Step 1 was not run again. */
     assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "1700000000000");
@@ -389,7 +390,7 @@ static void test_migrate_from_v1(void **state)
     assert_double_exact(st.avg_cpu_gap, 7.5);
     s = store_free(s);
 
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 3);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 4);
     assert_int_equal(raw_int(f->db, "SELECT count(*) FROM observations"), 2);
 }
 
@@ -586,8 +587,8 @@ static void test_migrate_from_v2(void **state)
 
     assert_int_equal(store_open(f->db, &s), 0);
     assert_int_equal(store_get_schema_version(s, &version), 0);
-    assert_int_equal(version, 3);
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 3);
+    assert_int_equal(version, 4);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 4);
     /* Steps 1 and 2 were not run again. */
     assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "1700000000000");
@@ -599,10 +600,14 @@ static void test_migrate_from_v2(void **state)
                                     "WHERE peak_complexities IS NULL"),
                      _LEARN_RESOURCE_MAX);
 
-    /* The old rows load with every peak complexity 0 and every other field as written. */
+    /* The old rows load with every peak complexity 0, every residual complexity unknown, and
+     * every other field as written. */
     expected = learnt;
-    for (int r = 0; r < _LEARN_RESOURCE_MAX; r++)
+    for (int r = 0; r < _LEARN_RESOURCE_MAX; r++) {
         memset(expected.p[r].peak_complexity, 0, sizeof(expected.p[r].peak_complexity));
+        for (int i = 0; i < PREDICT_RESIDUALS_MAX; i++)
+            expected.p[r].residual_complexity[i] = PREDICT_COMPLEXITY_UNKNOWN;
+    }
     assert_int_equal(store_get_task_model(s, "old", &got), 0);
     for (int r = 0; r < _LEARN_RESOURCE_MAX; r++)
         assert_true(all_zero(got.p[r].peak_complexity, PREDICT_BUCKETS));
@@ -901,6 +906,8 @@ static void test_model_corrupt(void **state)
         "UPDATE task_models SET peak_complexities = zeroblob(0) WHERE resource = 'gpu'",
         "UPDATE task_models SET peak_complexities = x'00' WHERE resource = 'vram'",
         "UPDATE task_models SET peak_complexities = zeroblob(1024) WHERE resource = 'cpu'",
+        "UPDATE task_models SET residual_complexities = zeroblob(8) WHERE resource = 'cpu'",
+        "UPDATE task_models SET residual_complexities = zeroblob(513) WHERE resource = 'memory'",
         /* Counts out of range or inconsistent. */
         "UPDATE task_models SET n = -1 WHERE resource = 'cpu'",
         "UPDATE task_models SET n = n + 1 WHERE resource = 'cpu'",

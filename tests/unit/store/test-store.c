@@ -201,7 +201,7 @@ static void test_open_creates_schema(void **state)
 
     assert_int_equal(store_get_schema_version(s, &version), 0);
     assert_int_equal(version, STORE_SCHEMA_VERSION);
-    assert_int_equal(version, 3);
+    assert_int_equal(version, 4);
 
     /* The creation time is recorded once, in milliseconds. */
     assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
@@ -221,7 +221,7 @@ static void test_open_creates_schema(void **state)
     assert_int_equal(read_at(f->db, 18, mode, sizeof(mode)), 0);
     assert_int_equal(mode[0], 2);
     assert_int_equal(mode[1], 2);
-    assert_int_equal(header_user_version(f->db), 3);
+    assert_int_equal(header_user_version(f->db), 4);
 
     /* Reopening runs no migration again: created_ms is unchanged. */
     assert_int_equal(store_open(f->db, &s), 0);
@@ -674,12 +674,12 @@ static void test_migrate_from_v0(void **state)
 
     assert_int_equal(store_open(f->db, &s), 0);
     assert_int_equal(store_get_schema_version(s, &version), 0);
-    assert_int_equal(version, 3);
+    assert_int_equal(version, 4);
     assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
     add(s, "after-migration", 1, 1, 2, 3, 4);
     assert_int_equal(count_obs(s, NULL), 1);
     s = store_free(s);
-    assert_int_equal(header_user_version(f->db), 3);
+    assert_int_equal(header_user_version(f->db), 4);
 }
 
 enum child_end {
