@@ -100,7 +100,15 @@ json_t *api_estimate_json(struct api *a, const struct api_admission *ad)
     }
     size_t n = collect_releases(a, now, ev, max);
     api_thresholds(a->config, &t);
-    if (admit_estimate(a->view, &t, &ad->need, ev, n, &after) < 0)
+    /* Replayed on whole reservations (margins summed, not pooled) and the task's whole need: a
+     * release then frees exactly what it subtracts, and the time given errs on the late side. */
+    struct decide_input v = *a->view;
+    struct admit_pool whole = { 0 };
+    static const struct decide_need no_margin;
+    for (unsigned i = 0; i < a->leases->n; i++)
+        admit_pool_add(&whole, &a->leases->v[i].remaining, &no_margin);
+    admit_pool_held(&whole, &v.reserved);
+    if (admit_estimate(&v, &t, &ad->plan.need, ev, n, &after) < 0)
         return json_pack("{s:n, s:s}", "fits_in_seconds", "why",
                          n == 0 ? "nothing headroom admitted is due to end or expire; the load that blocks "
                                   "is not held by its leases"

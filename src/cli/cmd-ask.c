@@ -76,6 +76,8 @@ static int run(const struct cli_args *args)
             return CLI_EXIT_FAILURE;
         }
         warn_dropped(args, dropped);
+        if (args->reserve_usec > 0)
+            cli_warning(args, "the server only has capfox's /ask, which holds nothing: --reserve ignored");
         http_response_done(&resp);
         path = ASK_CAPFOX_PATH;
         r = cli_request(args, "POST", path, body, &resp);

@@ -149,17 +149,25 @@ static void print_failed_check(FILE *f, const json_t *check)
     fputs(": ", f);
     check_where(f, check);
 
+    /* What leases of admitted tasks hold counts as used: say so, or the sum does not add up. */
+    double reserved = 0;
+    bool has_reserved = json_get_number(check, "reserved", &reserved) && reserved > 0;
+
     if (check_in_bytes(check)) {
-        fprintf(f, "%s free - %s = %s < %s\n", bytes_of(a, sizeof(a), check, "current"),
-                bytes_of(b, sizeof(b), check, "need"), bytes_of(c, sizeof(c), check, "projected"),
-                bytes_of(d, sizeof(d), check, "threshold"));
+        fprintf(f, "%s free - ", bytes_of(a, sizeof(a), check, "current"));
+        if (has_reserved)
+            fprintf(f, "%s reserved - ", bytes_of(b, sizeof(b), check, "reserved"));
+        fprintf(f, "%s = %s < %s\n", bytes_of(b, sizeof(b), check, "need"),
+                bytes_of(c, sizeof(c), check, "projected"), bytes_of(d, sizeof(d), check, "threshold"));
         return;
     }
 
     /* PSI is the share of time tasks stalled, not something "used". */
     bool stall = resource && strcmp(resource, "memory_pressure") == 0;
-    fprintf(f, "%s %s + %s", num1(a, sizeof(a), check, "current", "%"), stall ? "stalled" : "used",
-            num1(b, sizeof(b), check, "need", "%"));
+    fprintf(f, "%s %s", num1(a, sizeof(a), check, "current", "%"), stall ? "stalled" : "used");
+    if (has_reserved)
+        fprintf(f, " + %s reserved", num1(a, sizeof(a), check, "reserved", "%"));
+    fprintf(f, " + %s", num1(b, sizeof(b), check, "need", "%"));
     if (json_get_number(check, "need_bytes", &need_bytes) && need_bytes > 0)
         fprintf(f, " (%s)", bytes_str(c, sizeof(c), need_bytes));
     fprintf(f, " = %s > %s\n", num1(a, sizeof(a), check, "projected", "%"),
@@ -625,6 +633,7 @@ void format_stats(FILE *f, const json_t *stats)
 /* The resources of a task model, in the order they are printed. Their values are percentage
  * points: of all CPUs, of MemTotal, of one GPU, of one GPU's VRAM (see docs/API.md). */
 static const char *const model_resources[] = { "cpu", "memory", "gpu", "vram" };
+#define MODEL_CPU    0 /* the index of "cpu" */
 #define MODEL_MEMORY 1 /* the index of "memory", the one resource that also comes in bytes */
 
 /* "6.4 %", or "6.4 % (4.1 GiB)" when o also has bytes_key; "n/a" without key. */
@@ -747,7 +756,8 @@ void format_predict(FILE *f, const char *task, double complexity, const json_t *
         fputs("  no resource has been measured yet\n", f);
 
     /* What admission makes of it when the task declares nothing (model/admit.h): the upper
-     * bound of every resource whose model is sufficient is reserved; cpu and memory without one,
+     * bound of every resource whose model is sufficient is reserved, CPU's expected value (it is
+     * compressible); cpu and memory without one,
      * and any other resource whose model is not sufficient yet, fall back on the thresholds, and
      * the answer to "ask" notes insufficient_data. */
     for (size_t i = 0; i < ELEMENTSOF(model_resources); i++) {
@@ -772,7 +782,8 @@ void format_predict(FILE *f, const char *task, double complexity, const json_t *
             const json_t *pred = json_get(json_get(resources, model_resources[i]), "prediction");
 
             fprintf(f, "%s %s %s", k++ ? "," : "", model_resources[i],
-                    pp_of(a, sizeof(a), pred, "upper", i == MODEL_MEMORY ? "upper_bytes" : NULL));
+                    i == MODEL_CPU ? pp_of(a, sizeof(a), pred, "expected", NULL)
+                                   : pp_of(a, sizeof(a), pred, "upper", i == MODEL_MEMORY ? "upper_bytes" : NULL));
         }
         fputc('\n', f);
     }

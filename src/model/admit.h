@@ -83,8 +83,9 @@ struct admit_plan {
     struct decide_need need;          /* what the decision adds to current use */
     struct decide_need reserve;       /* what a lease of the admitted task holds */
     struct decide_need margin;        /* of reserve, the part above the model's point estimate:
-                                       * predicted CPU and memory only (cpu_pct, mem_pct), 0
-                                       * elsewhere. Leases pool it (struct admit_pool). */
+                                       * predicted memory only (mem_pct; CPU is planned on its
+                                       * expected value), 0 elsewhere. Leases pool it (struct
+                                       * admit_pool). */
     struct admit_explain explain;
 };
 

@@ -138,8 +138,8 @@ static const char *const migrations[] = {
     /* 3: the complexity at which each bucket's peak was seen (struct predictor's peak_complexity),
      * a BLOB of PREDICT_BUCKETS little-endian IEEE-754 doubles like peaks. It is nullable because
      * the rows of step 2 have none: such a row loads with every peak complexity 0, which makes each
-     * peak floor its whole bucket, as it did before the complexity was kept. The next write of the
-     * task's models fills it in. */
+     * peak floor its whole bucket, as it did before the complexity was kept. Peaks seen later carry
+     * their complexity; an older one keeps 0 until a higher peak in its bucket replaces it. */
     "ALTER TABLE task_models ADD COLUMN peak_complexities BLOB;",
 
     /* 4: the complexity of the run behind each residual (struct predictor's residual_complexity),

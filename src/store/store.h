@@ -220,10 +220,14 @@ int store_meta_set(struct store *s, const char *key, const char *value);
  * that they read back bit for bit, and a model loaded from the database is the model that was
  * saved, down to the last residual.
  *
- * One exception: a row written before schema version 3 has no peak complexities (the column is
- * NULL). Such a predictor loads with every peak_complexity 0, so that each kept peak floors its
- * whole bucket as it did when it was saved; the next write of the task's models stores the
- * complexities. */
+ * Two exceptions, for rows written by older versions:
+ *  - before schema version 3 a row has no peak complexities (NULL): it loads with every
+ *    peak_complexity 0, so that each kept peak floors its whole bucket as it did when it was
+ *    saved. Peaks seen later carry their complexity; an older one keeps 0 until a higher peak in
+ *    its bucket replaces it.
+ *  - before schema version 4 a row has no residual complexities (NULL): it loads with every
+ *    residual_complexity PREDICT_COMPLEXITY_UNKNOWN, and its margins come from the pooled
+ *    quantile until new residuals have replaced the old ones. */
 
 /* Loads the models of task into *ret. A resource without a row (a database where that resource was
  * never saved) gets a freshly initialised predictor (predictor_init()) with the model and

@@ -294,7 +294,7 @@ static void test_predict(void **state)
             "  cpu      expected 31.3 %, upper 33.4 %, confidence 0.82, n 12, sufficient\n"
             "  memory   expected 5.6 % (3.6 GiB), upper 6.4 % (4.1 GiB), confidence 0.90, n 12, "
             "sufficient\n"
-            "admission will reserve: cpu 33.4 %, memory 6.4 % (4.1 GiB)\n");
+            "admission will reserve: cpu 31.3 %, memory 6.4 % (4.1 GiB)\n");
     assert_string_equal(r.err, "");
     result_done(&r);
 
