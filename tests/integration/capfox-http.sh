@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# capfox's HTTP behaviour (capfox-behaviour.md §6.2), with headroom's fixes: real daemon, real
-# sockets, metrics held by the debug overlay so the threshold cases are exact.
+# capfox's HTTP behaviour (the cases of capfox's own HTTP tests), with headroom's fixes: real
+# daemon, real sockets, metrics held by the debug overlay so the threshold cases are exact.
 . "$(dirname "$0")/../harness/lib.sh"
 
 write_config <<EOF

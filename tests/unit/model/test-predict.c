@@ -128,7 +128,7 @@ static void test_params_defaults_and_normalization(void **state)
     assert_memory_equal(&p, &before, sizeof(p));
 }
 
-/* ---- linear: capfox-behaviour.md §6.3 ---- */
+/* ---- linear: capfox's own numeric cases ---- */
 
 static void test_linear_line_through_origin(void **state)
 {
@@ -256,7 +256,7 @@ static void test_linear_negative_prediction_and_floor(void **state)
     assert_close(r.upper, 0, 0);
 }
 
-/* ---- moving_average: capfox-behaviour.md §6.3 ---- */
+/* ---- moving_average: capfox's own numeric cases ---- */
 
 static void test_ema_alpha_half(void **state)
 {
