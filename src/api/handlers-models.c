@@ -167,6 +167,19 @@ static int recent_one(const struct observation *o, void *userdata)
     json_t *d = declared_json(o);
     if (d)
         (void) json_object_set_new(x, "declared", d);
+    /* The mean impact, where it was measured (the values above are the peak). */
+    const double means[_LEARN_RESOURCE_MAX] = { o->cpu_mean_pct, o->mem_mean_pct, o->gpu_mean_pct, o->vram_mean_pct,
+                                                NAN };
+    json_t *mean = NULL;
+    for (int r = 0; r < _LEARN_RESOURCE_MAX; r++) {
+        if (isnan(means[r]))
+            continue;
+        if (!mean && !(mean = json_object()))
+            break;
+        (void) json_object_set_new(mean, learn_resource_to_string((enum learn_resource) r), json_number(means[r]));
+    }
+    if (mean)
+        (void) json_object_set_new(x, "mean", mean);
     return json_array_append_new(arr, x) < 0 ? -ENOMEM : 0;
 }
 

@@ -168,6 +168,7 @@ static void finish_observation(struct daemon *d, struct pending_observation *p, 
     o.started_ms = (int64_t) (p->start_real_usec / USEC_PER_MSEC);
     o.window_ms = (int64_t) ((MIN(now, p->window.end_mono_usec) - p->window.start_mono_usec) / USEC_PER_MSEC);
     observe_window_result(&p->window, &o.cpu_delta_pct, &o.mem_delta_pct, &o.gpu_delta_pct, &o.vram_delta_pct);
+    observe_window_means(&p->window, &o.cpu_mean_pct, &o.mem_mean_pct, &o.gpu_mean_pct, &o.vram_mean_pct);
     if (!p->window.has_gpu)
         /* Not measured, which is not a measured zero: the GPU models learn nothing from it. */
         o.gpu_delta_pct = o.vram_delta_pct = NAN;

@@ -43,11 +43,15 @@ static bool model_current(const struct daemon *d, const struct task_model *m)
     return p->model == ref.model && memcmp(&p->params, &ref.params, sizeof(ref.params)) == 0;
 }
 
+/* What each model learns: the mean impact for CPU and GPU utilization, which admission plans on
+ * their expected values (a task shares them over its run); the peak for memory and VRAM, which a
+ * task must have at its most. An observation without a mean (kept before means were) gives its
+ * peak. */
 static void observation_values(const struct observation *o, double v[_LEARN_RESOURCE_MAX])
 {
-    v[LEARN_CPU] = o->cpu_delta_pct;
+    v[LEARN_CPU] = !isnan(o->cpu_mean_pct) ? o->cpu_mean_pct : o->cpu_delta_pct;
     v[LEARN_MEMORY] = o->mem_delta_pct;
-    v[LEARN_GPU] = o->gpu_delta_pct;
+    v[LEARN_GPU] = !isnan(o->gpu_mean_pct) ? o->gpu_mean_pct : o->gpu_delta_pct;
     v[LEARN_VRAM] = o->vram_delta_pct;
     v[LEARN_DURATION] = o->duration_ms >= 0 ? (double) o->duration_ms / 1000.0 : NAN;
 }

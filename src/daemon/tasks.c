@@ -157,18 +157,24 @@ int tasks_end(struct daemon *d, uint64_t id, const struct api_task_end *e)
         .started_ms = (int64_t) (t.started_real_usec / USEC_PER_MSEC),
         .window_ms = (int64_t) llround(duration * 1000),
         .duration_ms = (int64_t) llround(duration * 1000),
-        /* Mean CPU over the run, in percent of the machine as everything else. */
-        .cpu_delta_pct = !isnan(e->cpu_sec) && duration > 0 ? 100.0 * e->cpu_sec / duration / ncpu : t.peak[LEARN_CPU],
+        /* Mean CPU over the run, in percent of the machine as everything else; its peak is the
+         * most a usage report said, else the mean. */
+        .cpu_mean_pct = !isnan(e->cpu_sec) && duration > 0 ? 100.0 * e->cpu_sec / duration / ncpu : NAN,
+        .mem_mean_pct = NAN,
+        .gpu_mean_pct = e->gpu_pct,
+        .vram_mean_pct = NAN,
         .mem_delta_pct = e->peak_rss_bytes != API_BYTES_UNKNOWN
                                  ? pct_or_nan((double) e->peak_rss_bytes, (double) d->view.mem_total_bytes)
                                  : t.peak[LEARN_MEMORY],
-        .gpu_delta_pct = !isnan(e->gpu_pct) ? e->gpu_pct : t.peak[LEARN_GPU],
+        .gpu_delta_pct = !isnan(t.peak[LEARN_GPU]) ? t.peak[LEARN_GPU] : e->gpu_pct,
         .vram_delta_pct = e->peak_vram_bytes != API_BYTES_UNKNOWN && e->vram_total_bytes > 0
                                   ? pct_or_nan((double) e->peak_vram_bytes, (double) e->vram_total_bytes)
                                   : t.peak[LEARN_VRAM],
         .disk_written_bytes = e->io_write_bytes != API_BYTES_UNKNOWN ? e->io_write_bytes : STORE_BYTES_UNKNOWN,
         .weight = 1,
     };
+    o.cpu_delta_pct = !isnan(t.peak[LEARN_CPU]) ? MAX(t.peak[LEARN_CPU], isnan(o.cpu_mean_pct) ? 0 : o.cpu_mean_pct)
+                                                : o.cpu_mean_pct;
     (void) snprintf(o.task, sizeof(o.task), "%s", t.task);
     (void) snprintf(o.source, sizeof(o.source), "run");
     tasks_fill_declared(d, &t.declared, &o);

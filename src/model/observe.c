@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "model/observe.h"
 
+#include <math.h>
 #include <string.h>
 
 static void gpu_means(const struct history_sample *s, double *ret_util, double *ret_vram)
@@ -47,6 +48,14 @@ void observe_window_feed(struct observe_window *w, const struct history_sample *
     }
     double g, v;
     gpu_means(s, &g, &v);
+    w->sum_cpu += s->cpu_pct;
+    w->sum_mem += s->mem_used_pct;
+    w->n_summed++;
+    if (s->n_gpus > 0) {
+        w->sum_gpu += g;
+        w->sum_vram += v;
+        w->n_gpu_summed++;
+    }
     if (s->cpu_pct > w->peak_cpu)
         w->peak_cpu = s->cpu_pct;
     if (s->mem_used_pct > w->peak_mem)
@@ -68,6 +77,18 @@ void observe_window_feed(struct observe_window *w, const struct history_sample *
 bool observe_window_done(const struct observe_window *w, usec_t now_usec)
 {
     return now_usec >= w->end_mono_usec;
+}
+
+void observe_window_means(const struct observe_window *w, double *ret_cpu, double *ret_mem, double *ret_gpu,
+                          double *ret_vram)
+{
+    bool base = w->base_cpu >= 0;
+    double n = w->n_summed, ng = w->n_gpu_summed;
+
+    *ret_cpu = base && n > 0 ? w->sum_cpu / n - w->base_cpu : NAN;
+    *ret_mem = base && n > 0 ? w->sum_mem / n - w->base_mem : NAN;
+    *ret_gpu = base && ng > 0 ? w->sum_gpu / ng - w->base_gpu : NAN;
+    *ret_vram = base && ng > 0 ? w->sum_vram / ng - w->base_vram : NAN;
 }
 
 void observe_window_result(const struct observe_window *w, double *ret_cpu, double *ret_mem, double *ret_gpu,

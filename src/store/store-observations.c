@@ -31,6 +31,7 @@ static int validate_observation(struct store *s, const struct observation *o)
                               o->vram_delta_pct };
     const double declared[] = { o->declared_cpu_pct, o->declared_mem_pct, o->declared_gpu_pct,
                                 o->declared_vram_pct };
+    const double means[] = { o->cpu_mean_pct, o->mem_mean_pct, o->gpu_mean_pct, o->vram_mean_pct };
 
     if (!store_task_name_ok(o->task, sizeof(o->task)))
         return store_refuse(s, -EINVAL, "invalid task name");
@@ -41,6 +42,10 @@ static int validate_observation(struct store *s, const struct observation *o)
     for (size_t i = 0; i < ELEMENTSOF(deltas); i++)
         if (isinf(deltas[i]))
             return store_refuse(s, -EINVAL, "a resource delta is infinite");
+    /* Like the deltas, a mean is relative to the baseline and may be negative. */
+    for (size_t i = 0; i < ELEMENTSOF(means); i++)
+        if (isinf(means[i]))
+            return store_refuse(s, -EINVAL, "a resource mean is infinite");
     for (size_t i = 0; i < ELEMENTSOF(declared); i++)
         if (isinf(declared[i]) || declared[i] < 0)
             return store_refuse(s, -EINVAL, "a declared need is infinite or negative");
@@ -67,6 +72,30 @@ static int bind_maybe_double(sqlite3_stmt *st, int idx, double v)
 static double column_maybe_double(sqlite3_stmt *st, int col)
 {
     return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
+}
+
+/* Reads a nullable REAL column that the store writes only as NULL or a finite number: NULL is
+ * NAN. Anything else (text, a blob, an infinity) can only come from a damaged or foreign file
+ * and is -EBADMSG. (The older nullable REAL columns are read without this check, as they were
+ * before it existed.) */
+static int column_finite_or_nan(struct store *s, sqlite3_stmt *st, int col, double *ret)
+{
+    double v;
+
+    switch (sqlite3_column_type(st, col)) {
+    case SQLITE_NULL:
+        *ret = NAN;
+        return 0;
+    case SQLITE_FLOAT:
+        /* A REAL column stores an integral value as an integer, but reports it as a float. */
+        v = sqlite3_column_double(st, col);
+        if (!isfinite(v))
+            return store_refuse(s, -EBADMSG, "non-finite number in column %d", col);
+        *ret = v;
+        return 0;
+    default:
+        return store_refuse(s, -EBADMSG, "value of the wrong type in column %d", col);
+    }
 }
 
 /* Columns as listed in STATS_COLUMNS (store.c). */
@@ -149,6 +178,16 @@ static int read_observation_row(struct store *s, sqlite3_stmt *st, struct observ
     o.weight = sqlite3_column_type(st, 16) == SQLITE_NULL ? 1.0 : sqlite3_column_double(st, 16);
     if (!(o.weight > 0 && o.weight <= 1))
         return store_refuse(s, -EBADMSG, "observation weight outside (0, 1]");
+    /* NULL in the rows from before schema version 5: not measured. */
+    r = column_finite_or_nan(s, st, 17, &o.cpu_mean_pct);
+    if (r >= 0)
+        r = column_finite_or_nan(s, st, 18, &o.mem_mean_pct);
+    if (r >= 0)
+        r = column_finite_or_nan(s, st, 19, &o.gpu_mean_pct);
+    if (r >= 0)
+        r = column_finite_or_nan(s, st, 20, &o.vram_mean_pct);
+    if (r < 0)
+        return r;
 
     *ret = o;
     return 0;
@@ -248,6 +287,14 @@ static int observation_insert(struct store *s, const struct observation *o, cons
                                                       : sqlite3_bind_int64(st, 16, o->duration_ms);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_double(st, 17, o->weight > 0 ? o->weight : 1.0);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 18, o->cpu_mean_pct);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 19, o->mem_mean_pct);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 20, o->gpu_mean_pct);
+    if (rc == SQLITE_OK)
+        rc = bind_maybe_double(st, 21, o->vram_mean_pct);
     if (rc != SQLITE_OK)
         return store_fail(s, rc, "bind observation");
     r = store_step(s, st, "insert observation");

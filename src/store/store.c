@@ -148,6 +148,14 @@ static const char *const migrations[] = {
      * they load with every residual complexity unknown (PREDICT_COMPLEXITY_UNKNOWN), and their
      * margins come from the pooled quantile until the ring has turned over. */
     "ALTER TABLE task_models ADD COLUMN residual_complexities BLOB;",
+
+    /* 5: the mean impact of each observation over its window or run (struct observation's
+     * *_mean_pct), beside the peak impact already kept as *_delta_pct. Nullable: NULL means "not
+     * measured", which is what the rows of steps 1–4 load with. */
+    "ALTER TABLE observations ADD COLUMN cpu_mean_pct REAL;"
+    "ALTER TABLE observations ADD COLUMN mem_mean_pct REAL;"
+    "ALTER TABLE observations ADD COLUMN gpu_mean_pct REAL;"
+    "ALTER TABLE observations ADD COLUMN vram_mean_pct REAL;",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION,
@@ -159,7 +167,8 @@ _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION,
 #define OBS_COLUMNS                                                                          \
     "task, complexity, started_ms, window_ms, cpu_delta_pct, mem_delta_pct, gpu_delta_pct, " \
     "vram_delta_pct, disk_written_bytes, overlapped, source, declared_cpu_pct, "             \
-    "declared_mem_pct, declared_gpu_pct, declared_vram_pct, duration_ms, weight"
+    "declared_mem_pct, declared_gpu_pct, declared_vram_pct, duration_ms, weight, "           \
+    "cpu_mean_pct, mem_mean_pct, gpu_mean_pct, vram_mean_pct"
 /* The order read_model_row() and model_bind() (store-models.c) use. */
 #define MODEL_COLUMNS                                                                        \
     "task, resource, model, lambda, alpha, quantile, shrinkage_weight, sd_multiplier, "      \
@@ -200,7 +209,7 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
     [STORE_STMT_OBS_INSERT] = "INSERT INTO observations (" OBS_COLUMNS
                               ") "
                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                              "?14, ?15, ?16, ?17)",
+                              "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     /* Deletes every row of the task at or below the id of the (keep + 1)-th newest one; when
      * there are at most keep rows the subquery is NULL and nothing matches. Both lookups walk the
      * (task, id) index. */

@@ -25,7 +25,7 @@
 struct store;
 
 /* The number of migration steps this build knows; PRAGMA user_version of a current database. */
-#define STORE_SCHEMA_VERSION 4u
+#define STORE_SCHEMA_VERSION 5u
 
 /* Weight of the newest observation in the per-task moving average, the same as capfox's
  * MovingAverageModel: the first value is taken as is, then avg = α·value + (1 − α)·avg. */
@@ -45,9 +45,17 @@ struct store;
 
 /* One measurement of a task's impact, taken over [started_ms, started_ms + window_ms].
  *
- * The deltas are percentage points (current minus baseline, so they may be negative). A delta that
- * was not measured (no GPU, for example) is NAN; it is stored as SQL NULL and leaves that
- * resource's moving average untouched. Times are CLOCK_REALTIME milliseconds since the epoch.
+ * The deltas are percentage points (current minus baseline, so they may be negative): the peak
+ * impact over the window or run. A delta that was not measured (no GPU, for example) is NAN; it
+ * is stored as SQL NULL and leaves that resource's moving average untouched. Times are
+ * CLOCK_REALTIME milliseconds since the epoch.
+ *
+ * The *_mean_pct fields are the mean impact over the same window (a notify) or run (a supervised
+ * task), in the same percentage points, so they too may be negative. A mean that was not measured
+ * MUST be NAN, stored as SQL NULL: as for the declared_* fields, a caller that zero-initialises
+ * the struct has to set all four to NAN itself, or it records a measured mean of zero. The means
+ * are kept with the raw observation only; the task statistics learn from the deltas. Observations
+ * recorded before schema version 5 have no means and load with all four NAN.
  *
  * The declared_* fields are what the client said the task would need, in percentage points of the
  * same resources. A resource that was not declared MUST be NAN: 0 is a declaration of zero, so a
@@ -74,6 +82,12 @@ struct observation {
     double declared_vram_pct;
     int64_t duration_ms; /* STORE_DURATION_UNKNOWN (-1): not known. */
     double weight;       /* (0, 1]; 0 means 1. */
+    /* The mean impact over the window (a notify) or the run (a supervised task), in percentage
+     * points like the deltas, which are the peak impact. NAN: not measured. */
+    double cpu_mean_pct;
+    double mem_mean_pct;
+    double gpu_mean_pct;
+    double vram_mean_pct;
 };
 
 /* The learnt averages of one task type. count counts every observation ever added, including
@@ -158,12 +172,12 @@ int store_get_schema_version(struct store *s, unsigned *ret);
  *
  * Returns 0, or:
  *   -EINVAL  o->task is not a valid task name (task_name_is_valid(), NUL within the array),
- *            o->source is not a valid source, complexity is not finite, a delta is infinite, a
- *            declared value is infinite or negative, window_ms is negative, started_ms + window_ms
- *            overflows, duration_ms is below -1, weight is outside (0, 1] and not 0,
- *            disk_written_bytes is above INT64_MAX (other than STORE_BYTES_UNKNOWN), a predictor
- *            of model fails predictor_validate() or has n above INT64_MAX, or keep_per_task or
- *            max_task_types is 0;
+ *            o->source is not a valid source, complexity is not finite, a delta or a mean is
+ *            infinite, a declared value is infinite or negative, window_ms is negative,
+ *            started_ms + window_ms overflows, duration_ms is below -1, weight is outside (0, 1]
+ *            and not 0, disk_written_bytes is above INT64_MAX (other than STORE_BYTES_UNKNOWN), a
+ *            predictor of model fails predictor_validate() or has n above INT64_MAX, or
+ *            keep_per_task or max_task_types is 0;
  *   -ENOSPC  the task is new and max_task_types task types are already known (store_last_error()
  *            says so; no model is written either), or the disk is full;
  *   -EBUSY, -EBADMSG, -ENOMEM, -EIO as for store_open().
@@ -192,11 +206,12 @@ int store_foreach_task_stats(struct store *s,
 int store_count_observations(struct store *s, const char *task, uint64_t *ret);
 
 /* Calls cb for at most limit stored observations of task (all tasks when task is NULL), newest
- * first, with every field of struct observation as stored (weight 1 and duration_ms
- * STORE_DURATION_UNKNOWN for observations recorded before those were). A negative return from cb
- * stops the iteration and is returned. Returns the number of callbacks made, -EINVAL for an
- * invalid task name or a limit of 0, -EBADMSG for a malformed row, or a -errno as for
- * store_open(). Does not log above debug. */
+ * first, with every field of struct observation as stored (weight 1, duration_ms
+ * STORE_DURATION_UNKNOWN and NAN means for observations recorded before those were). A negative
+ * return from cb stops the iteration and is returned. Returns the number of callbacks made,
+ * -EINVAL for an invalid task name or a limit of 0, -EBADMSG for a malformed row (among others, a
+ * mean that is neither NULL nor a finite number), or a -errno as for store_open(). Does not log
+ * above debug. */
 int store_foreach_observation(struct store *s,
                               const char *task,
                               unsigned limit,

@@ -168,6 +168,8 @@ wait_for "curl -s -m 2 '$BASE/v1/models/series' | jq -e '.observations == 1'" 6 
 http GET /v1/models/series
 check "impact is the window's peak minus the baseline" jq -e '(.recent[0].memory - 15 | fabs) < 0.01 and
     .recent[0].overlapped == false and .recent[0].weight == 1' <<<"$BODY"
+check "and the mean impact lies between baseline and peak" jq -e '.recent[0].mean.memory > 4.9 and
+    .recent[0].mean.memory < 15.01 and .recent[0].mean.cpu != null' <<<"$BODY"
 http POST /task/notify -d '{"task":"series","complexity":1}'
 http POST /task/notify -d '{"task":"series","complexity":1}'
 wait_for "curl -s -m 2 '$BASE/v1/models/series' | jq -e '.observations == 3'" 6 || fail "overlapped not learnt"

@@ -2,6 +2,7 @@
 /* The history ring, smoothing, and notify observation windows. */
 
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -122,6 +123,12 @@ static void test_window_peak_minus_baseline(void **state)
     assert_float_equal(m, 7, 1e-9);
     assert_float_equal(g, 0, 1e-9);
     assert_float_equal(v, 0, 1e-9);
+    /* The mean impact: (35 + 60 + 45)/3 − 30 = 16.67 and (41 + 43 + 47)/3 − 40 = 3.67; no GPU. */
+    observe_window_means(&w, &c, &m, &g, &v);
+    assert_float_equal(c, 140.0 / 3 - 30, 1e-5);
+    assert_float_equal(m, 131.0 / 3 - 40, 1e-5);
+    assert_true(isnan(g));
+    assert_true(isnan(v));
 }
 
 static void test_window_without_baseline_and_gpu(void **state)
@@ -132,6 +139,8 @@ static void test_window_without_baseline_and_gpu(void **state)
     observe_window_start(&w, NULL, 0, USEC_PER_SEC);
     observe_window_result(&w, &c, &m, &g, &v);
     assert_float_equal(c, 0, 1e-9);
+    observe_window_means(&w, &c, &m, &g, &v);
+    assert_true(isnan(c) && isnan(m) && isnan(g) && isnan(v));
 
     struct history_sample s1 = at(1, 10, 10);
     s1.n_gpus = 2;
@@ -148,6 +157,11 @@ static void test_window_without_baseline_and_gpu(void **state)
     observe_window_result(&w, &c, &m, &g, &v);
     assert_float_equal(c, 15, 1e-9);
     assert_float_equal(m, 0, 1e-9);
+    assert_float_equal(g, 20, 1e-9);
+    assert_float_equal(v, 10, 1e-9);
+    /* One sample after the baseline: its mean is itself. */
+    observe_window_means(&w, &c, &m, &g, &v);
+    assert_float_equal(c, 15, 1e-9);
     assert_float_equal(g, 20, 1e-9);
     assert_float_equal(v, 10, 1e-9);
 }

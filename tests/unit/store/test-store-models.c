@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 
-/* Tests of schema steps 2 and 3 of the store: migration from version-1 and version-2 files,
- * declared needs and the statistics derived from them, the prediction models (bit-exact round
- * trip, peak complexities included, damaged rows, the shared transaction with the observation,
- * durability across kill -9) and leases.
+/* Tests of schema steps 2 to 5 of the store: migration from version-1, version-2 and version-4
+ * files, declared needs and the statistics derived from them, the prediction models (bit-exact
+ * round trip, peak complexities included, damaged rows, the shared transaction with the
+ * observation, durability across kill -9), leases, and the mean impacts of observations (damaged
+ * rows).
  *
  * A second, plain SQLite connection plays the part of an older headroom or of damage: it writes
- * version-1 and version-2 databases by hand and alters rows behind the store's back. */
+ * version-1, version-2 and version-4 databases by hand and alters rows behind the store's back. */
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -176,6 +177,10 @@ obs(const char *task, int64_t started_ms, double cpu, double mem, double gpu, do
         .declared_gpu_pct = NAN,
         .declared_vram_pct = NAN,
         .duration_ms = STORE_DURATION_UNKNOWN,
+        .cpu_mean_pct = NAN,
+        .mem_mean_pct = NAN,
+        .gpu_mean_pct = NAN,
+        .vram_mean_pct = NAN,
     };
 
     (void) snprintf(o.task, sizeof(o.task), "%s", task);
@@ -312,6 +317,18 @@ static int record_one_obs(const struct observation *o, void *userdata)
     return 0;
 }
 
+/* Keeps the first two observations in userdata, an array of two, in the order listed. */
+static int record_two_obs(const struct observation *o, void *userdata)
+{
+    struct observation *v = userdata;
+    unsigned i = v[0].task[0] ? 1 : 0;
+
+    if (i == 1 && v[1].task[0])
+        return -ENOBUFS;
+    v[i] = *o;
+    return 0;
+}
+
 static void test_migrate_from_v1(void **state)
 {
     struct fixture *f = *state;
@@ -341,8 +358,8 @@ static void test_migrate_from_v1(void **state)
 
     assert_int_equal(store_open(f->db, &s), 0);
     assert_int_equal(store_get_schema_version(s, &version), 0);
-    assert_int_equal(version, 4);
-    assert_int_equal(STORE_SCHEMA_VERSION, 4);
+    assert_int_equal(version, 5);
+    assert_int_equal(STORE_SCHEMA_VERSION, 5);
     /* Step 1 was not run again. */
     assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "1700000000000");
@@ -363,6 +380,10 @@ static void test_migrate_from_v1(void **state)
     assert_true(isnan(out.declared_vram_pct));
     assert_int_equal(out.duration_ms, STORE_DURATION_UNKNOWN);
     assert_double_exact(out.weight, 1);
+    assert_true(isnan(out.cpu_mean_pct));
+    assert_true(isnan(out.mem_mean_pct));
+    assert_true(isnan(out.gpu_mean_pct));
+    assert_true(isnan(out.vram_mean_pct));
 
     assert_int_equal(store_get_task_stats(s, "legacy", &st), 0);
     assert_int_equal(st.count, 9);
@@ -390,7 +411,7 @@ static void test_migrate_from_v1(void **state)
     assert_double_exact(st.avg_cpu_gap, 7.5);
     s = store_free(s);
 
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 4);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 5);
     assert_int_equal(raw_int(f->db, "SELECT count(*) FROM observations"), 2);
 }
 
@@ -587,8 +608,8 @@ static void test_migrate_from_v2(void **state)
 
     assert_int_equal(store_open(f->db, &s), 0);
     assert_int_equal(store_get_schema_version(s, &version), 0);
-    assert_int_equal(version, 4);
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 4);
+    assert_int_equal(version, 5);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 5);
     /* Steps 1 and 2 were not run again. */
     assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "1700000000000");
@@ -639,6 +660,112 @@ static void test_migrate_from_v2(void **state)
     assert_int_equal(store_get_task_model(s, "old", &again), 0);
     assert_model_identical(&again, &got);
     assert_double_exact(again.p[LEARN_CPU].peak_complexity[7], 100);
+}
+
+/* Steps 3 and 4 exactly as released, applied on top of v2_schema. */
+static const char v4_schema[] = "ALTER TABLE task_models ADD COLUMN peak_complexities BLOB;"
+                                "ALTER TABLE task_models ADD COLUMN residual_complexities BLOB;";
+
+static void test_migrate_from_v4(void **state)
+{
+    struct fixture *f = *state;
+    _cleanup_store_free_ struct store *s = NULL;
+    static struct task_model m, got;
+    struct observation out, in, two[2];
+    struct task_stats st;
+    unsigned version = 0;
+    sqlite3 *db;
+    char buf[32];
+
+    /* A version-4 file with one observation using every column of that version, its statistics
+     * and a model. */
+    assert_int_equal(task_model_init(&m, PREDICT_MODEL_EWLS, NULL), 0);
+    db = raw_open(f->db);
+    raw_exec_db(db, "PRAGMA journal_mode=WAL");
+    raw_exec_db(db, "BEGIN");
+    raw_exec_db(db, v1_schema);
+    raw_exec_db(db, v2_schema);
+    raw_exec_db(db, v4_schema);
+    raw_exec_db(db, "PRAGMA user_version = 4");
+    raw_exec_db(db,
+                "INSERT INTO observations (task, complexity, started_ms, window_ms, cpu_delta_pct, "
+                "mem_delta_pct, gpu_delta_pct, vram_delta_pct, disk_written_bytes, overlapped, "
+                "source, declared_cpu_pct, declared_mem_pct, declared_gpu_pct, declared_vram_pct, "
+                "duration_ms, weight) VALUES ('v4-task', 6.5, 1700000000000, 9000, 31.25, -2.5, "
+                "NULL, 12.75, 65536, 1, 'run', 40, NULL, 0, NULL, 88000, 0.5);"
+                "INSERT INTO task_stats VALUES ('v4-task', 3, 30, 1, NULL, 12, 1700000009000, 1, "
+                "1, 8.75, NULL, NULL, NULL);");
+    for (int r = 0; r < _LEARN_RESOURCE_MAX; r++)
+        raw_insert_v2_model(db, "v4-task", (enum learn_resource) r, &m.p[r]);
+    raw_exec_db(db, "COMMIT");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 4);
+
+    assert_int_equal(store_open(f->db, &s), 0);
+    assert_int_equal(store_get_schema_version(s, &version), 0);
+    assert_int_equal(version, 5);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 5);
+    /* Steps 1 to 4 were not run again. */
+    assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "1700000000000");
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM observations WHERE cpu_mean_pct IS NULL "
+                                    "AND mem_mean_pct IS NULL AND gpu_mean_pct IS NULL AND "
+                                    "vram_mean_pct IS NULL"),
+                     1);
+
+    /* The old row loads with every mean NAN and every other field as written. */
+    memset(&out, 0, sizeof(out));
+    assert_int_equal(store_foreach_observation(s, "v4-task", 10, record_one_obs, &out), 1);
+    assert_string_equal(out.task, "v4-task");
+    assert_double_exact(out.complexity, 6.5);
+    assert_int_equal(out.started_ms, 1700000000000);
+    assert_int_equal(out.window_ms, 9000);
+    assert_double_exact(out.cpu_delta_pct, 31.25);
+    assert_double_exact(out.mem_delta_pct, -2.5);
+    assert_true(isnan(out.gpu_delta_pct));
+    assert_double_exact(out.vram_delta_pct, 12.75);
+    assert_int_equal(out.disk_written_bytes, 65536);
+    assert_true(out.overlapped);
+    assert_string_equal(out.source, "run");
+    assert_double_exact(out.declared_cpu_pct, 40);
+    assert_true(isnan(out.declared_mem_pct));
+    assert_double_exact(out.declared_gpu_pct, 0);
+    assert_true(isnan(out.declared_vram_pct));
+    assert_int_equal(out.duration_ms, 88000);
+    assert_double_exact(out.weight, 0.5);
+    assert_true(isnan(out.cpu_mean_pct));
+    assert_true(isnan(out.mem_mean_pct));
+    assert_true(isnan(out.gpu_mean_pct));
+    assert_true(isnan(out.vram_mean_pct));
+
+    /* The statistics and the model are untouched. */
+    assert_int_equal(store_get_task_stats(s, "v4-task", &st), 0);
+    assert_int_equal(st.count, 3);
+    assert_double_exact(st.avg_cpu_delta, 30);
+    assert_int_equal(st.updated_ms, 1700000009000);
+    assert_int_equal(st.overlapped_count, 1);
+    assert_int_equal(st.declared_count, 1);
+    assert_double_exact(st.avg_cpu_gap, 8.75);
+    assert_int_equal(store_get_task_model(s, "v4-task", &got), 0);
+    assert_int_equal(got.p[LEARN_CPU].n, 0);
+
+    /* A new observation keeps its means beside the old row without them. */
+    in = obs("v4-task", 1700000020000, 50, 4, NAN, NAN);
+    in.cpu_mean_pct = 21.5;
+    in.mem_mean_pct = 3;
+    assert_int_equal(store_add_observation(s, &in, KEEP, MAXTYPES, NULL), 0);
+    s = store_free(s);
+    assert_int_equal(store_open(f->db, &s), 0);
+    memset(two, 0, sizeof(two));
+    assert_int_equal(store_foreach_observation(s, "v4-task", 2, record_two_obs, two), 2);
+    assert_int_equal(two[0].started_ms, 1700000020000);
+    assert_double_exact(two[0].cpu_mean_pct, 21.5);
+    assert_double_exact(two[0].mem_mean_pct, 3);
+    assert_true(isnan(two[0].gpu_mean_pct));
+    assert_true(isnan(two[0].vram_mean_pct));
+    assert_int_equal(two[1].started_ms, 1700000000000);
+    assert_true(isnan(two[1].cpu_mean_pct));
+    assert_double_exact(two[1].cpu_delta_pct, 31.25);
 }
 
 /* ---- declared needs and statistics ------------------------------------------------------------
@@ -1391,11 +1518,96 @@ static void test_leases_invalid(void **state)
     assert_int_equal(store_foreach_lease(s, collect_lease, &seen), 1);
 }
 
+/* ---- mean impacts -----------------------------------------------------------------------------
+ */
+
+/* The store writes a mean only as NULL or a finite REAL; anything else is damage. */
+static void test_observation_mean_corrupt(void **state)
+{
+    static const char *const columns[] = { "cpu_mean_pct", "mem_mean_pct", "gpu_mean_pct",
+                                           "vram_mean_pct" };
+    struct fixture *f = *state;
+    _cleanup_store_free_ struct store *s = NULL;
+    struct observation o, out;
+    char sql[128];
+    sqlite3 *db;
+
+    assert_int_equal(store_open(f->db, &s), 0);
+    o = obs("victim", 1000, 10, 20, 30, 40);
+    o.cpu_mean_pct = 5;
+    o.mem_mean_pct = 6;
+    o.gpu_mean_pct = 7;
+    o.vram_mean_pct = 8;
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), 0);
+    assert_int_equal(store_foreach_observation(s, NULL, 10, record_one_obs, &out), 1);
+    assert_double_exact(out.gpu_mean_pct, 7);
+
+    /* An infinity fits a REAL column, but the store never writes one. */
+    for (size_t i = 0; i < ELEMENTSOF(columns); i++) {
+        (void) snprintf(sql, sizeof(sql), "UPDATE observations SET %s = 1e999", columns[i]);
+        raw_exec(f->db, sql);
+        assert_int_equal(store_foreach_observation(s, "victim", 10, record_one_obs, &out),
+                         -EBADMSG);
+        assert_int_equal(store_foreach_observation(s, NULL, 10, record_one_obs, &out), -EBADMSG);
+        (void) snprintf(sql, sizeof(sql), "UPDATE observations SET %s = -1e999", columns[i]);
+        raw_exec(f->db, sql);
+        assert_int_equal(store_foreach_observation(s, NULL, 10, record_one_obs, &out), -EBADMSG);
+        (void) snprintf(sql, sizeof(sql), "UPDATE observations SET %s = NULL", columns[i]);
+        raw_exec(f->db, sql);
+        assert_int_equal(store_foreach_observation(s, NULL, 10, record_one_obs, &out), 1);
+    }
+    /* An integral value is stored as an integer and read as the number it is. */
+    raw_exec(f->db, "UPDATE observations SET cpu_mean_pct = 3");
+    assert_int_equal(store_foreach_observation(s, NULL, 10, record_one_obs, &out), 1);
+    assert_double_exact(out.cpu_mean_pct, 3);
+    assert_true(isnan(out.vram_mean_pct));
+    s = store_free(s);
+
+    /* A STRICT table refuses text or a blob in a REAL column, so the damage starts with a table
+     * definition without STRICT, as a file rewritten by another program might have. */
+    db = raw_open(f->db);
+    raw_exec_db(db, "PRAGMA writable_schema = ON;"
+                    "UPDATE sqlite_schema SET sql = replace(sql, ') STRICT', ')') "
+                    "WHERE type = 'table' AND name = 'observations';"
+                    "PRAGMA writable_schema = OFF;");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                    "'observations' AND sql LIKE '%STRICT%'"),
+                     0);
+
+    assert_int_equal(store_open(f->db, &s), 0);
+    for (size_t i = 0; i < ELEMENTSOF(columns); i++) {
+        (void) snprintf(sql, sizeof(sql), "UPDATE observations SET %s = 'abc'", columns[i]);
+        raw_exec(f->db, sql);
+        assert_int_equal(raw_int(f->db, "SELECT count(*) FROM observations WHERE "
+                                        "typeof(cpu_mean_pct) = 'text' OR "
+                                        "typeof(mem_mean_pct) = 'text' OR "
+                                        "typeof(gpu_mean_pct) = 'text' OR "
+                                        "typeof(vram_mean_pct) = 'text'"),
+                         1);
+        assert_int_equal(store_foreach_observation(s, "victim", 10, record_one_obs, &out),
+                         -EBADMSG);
+        assert_non_null(strstr(store_last_error(s), "wrong type"));
+        (void) snprintf(sql, sizeof(sql), "UPDATE observations SET %s = x'0102'", columns[i]);
+        raw_exec(f->db, sql);
+        assert_int_equal(store_foreach_observation(s, NULL, 10, record_one_obs, &out), -EBADMSG);
+        (void) snprintf(sql, sizeof(sql), "UPDATE observations SET %s = 2.5", columns[i]);
+        raw_exec(f->db, sql);
+        assert_int_equal(store_foreach_observation(s, NULL, 10, record_one_obs, &out), 1);
+    }
+    assert_double_exact(out.cpu_mean_pct, 2.5);
+    assert_double_exact(out.mem_mean_pct, 2.5);
+    assert_double_exact(out.gpu_mean_pct, 2.5);
+    assert_double_exact(out.vram_mean_pct, 2.5);
+    assert_double_exact(out.cpu_delta_pct, 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_declared_stats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_missing_resource, setup, teardown),
@@ -1406,6 +1618,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_durability_kill_midway, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leases_invalid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_observation_mean_corrupt, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -99,6 +99,10 @@ obs(const char *task, int64_t started_ms, double cpu, double mem, double gpu, do
         .declared_gpu_pct = NAN,
         .declared_vram_pct = NAN,
         .duration_ms = STORE_DURATION_UNKNOWN,
+        .cpu_mean_pct = NAN,
+        .mem_mean_pct = NAN,
+        .gpu_mean_pct = NAN,
+        .vram_mean_pct = NAN,
     };
 
     /* Copied, not formatted: the caller may pass a name that fills the array exactly. */
@@ -201,7 +205,7 @@ static void test_open_creates_schema(void **state)
 
     assert_int_equal(store_get_schema_version(s, &version), 0);
     assert_int_equal(version, STORE_SCHEMA_VERSION);
-    assert_int_equal(version, 4);
+    assert_int_equal(version, 5);
 
     /* The creation time is recorded once, in milliseconds. */
     assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
@@ -217,11 +221,11 @@ static void test_open_creates_schema(void **state)
     s = store_free(s);
     assert_null(s);
 
-    /* On disk: WAL recorded in the header (read and write versions 2), user_version 3. */
+    /* On disk: WAL recorded in the header (read and write versions 2), user_version 5. */
     assert_int_equal(read_at(f->db, 18, mode, sizeof(mode)), 0);
     assert_int_equal(mode[0], 2);
     assert_int_equal(mode[1], 2);
-    assert_int_equal(header_user_version(f->db), 4);
+    assert_int_equal(header_user_version(f->db), 5);
 
     /* Reopening runs no migration again: created_ms is unchanged. */
     assert_int_equal(store_open(f->db, &s), 0);
@@ -524,6 +528,19 @@ static void test_invalid_input(void **state)
     o.declared_gpu_pct = INFINITY;
     assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
     o = obs("ok", 1, 1, 1, 1, 1);
+    o.cpu_mean_pct = INFINITY;
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
+    assert_string_equal(store_last_error(s), "a resource mean is infinite");
+    o = obs("ok", 1, 1, 1, 1, 1);
+    o.mem_mean_pct = -INFINITY;
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
+    o = obs("ok", 1, 1, 1, 1, 1);
+    o.gpu_mean_pct = INFINITY;
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
+    o = obs("ok", 1, 1, 1, 1, 1);
+    o.vram_mean_pct = -INFINITY;
+    assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
+    o = obs("ok", 1, 1, 1, 1, 1);
     o.duration_ms = -2;
     assert_int_equal(store_add_observation(s, &o, KEEP, MAXTYPES, NULL), -EINVAL);
     o = obs("ok", 1, 1, 1, 1, 1);
@@ -559,11 +576,23 @@ static int record_one(const struct observation *o, void *userdata)
     return 0;
 }
 
+/* Keeps the first two observations in userdata, an array of two, in the order listed. */
+static int record_two(const struct observation *o, void *userdata)
+{
+    struct observation *v = userdata;
+    unsigned i = v[0].task[0] ? 1 : 0;
+
+    if (i == 1 && v[1].task[0])
+        return -ENOBUFS;
+    v[i] = *o;
+    return 0;
+}
+
 static void test_observation_round_trip(void **state)
 {
     struct fixture *f = *state;
     _cleanup_store_free_ struct store *s = NULL;
-    struct observation in, out;
+    struct observation in, out, two[2];
 
     assert_int_equal(store_open(f->db, &s), 0);
 
@@ -577,6 +606,12 @@ static void test_observation_round_trip(void **state)
     in.declared_vram_pct = 0; /* A declaration of zero is a declaration. */
     in.duration_ms = 61000;
     in.weight = 0.25;
+    /* Means below the peaks; a negative one (the load fell below the baseline) is kept, and a
+     * measured mean of zero is not "not measured". */
+    in.cpu_mean_pct = 7.75;
+    in.mem_mean_pct = -1.5;
+    in.gpu_mean_pct = NAN;
+    in.vram_mean_pct = 0;
     assert_int_equal(store_add_observation(s, &in, KEEP, MAXTYPES, NULL), 0);
 
     memset(&out, 0, sizeof(out));
@@ -598,6 +633,11 @@ static void test_observation_round_trip(void **state)
     assert_double_exact(out.declared_vram_pct, 0);
     assert_int_equal(out.duration_ms, 61000);
     assert_double_exact(out.weight, 0.25);
+    assert_double_exact(out.cpu_mean_pct, 7.75);
+    assert_double_exact(out.mem_mean_pct, -1.5);
+    assert_true(isnan(out.gpu_mean_pct));
+    assert_false(isnan(out.vram_mean_pct));
+    assert_double_exact(out.vram_mean_pct, 0);
 
     /* Defaults: an empty source is "notify"; an unknown byte count stays unknown. */
     in = obs("gpu-job", 1700000010000, 1, 1, 1, 1);
@@ -612,6 +652,25 @@ static void test_observation_round_trip(void **state)
     assert_double_exact(out.weight, 1);
     assert_int_equal(out.duration_ms, STORE_DURATION_UNKNOWN);
     assert_true(isnan(out.declared_cpu_pct));
+    /* Means not measured stay not measured. */
+    assert_true(isnan(out.cpu_mean_pct));
+    assert_true(isnan(out.mem_mean_pct));
+    assert_true(isnan(out.gpu_mean_pct));
+    assert_true(isnan(out.vram_mean_pct));
+
+    /* The means read back the same from a fresh connection; the older row is the second. */
+    s = store_free(s);
+    assert_int_equal(store_open(f->db, &s), 0);
+    memset(two, 0, sizeof(two));
+    assert_int_equal(store_foreach_observation(s, "gpu-job", 2, record_two, two), 2);
+    assert_int_equal(two[0].started_ms, 1700000010000);
+    assert_true(isnan(two[0].cpu_mean_pct));
+    assert_true(isnan(two[0].vram_mean_pct));
+    assert_int_equal(two[1].started_ms, 1700000000123);
+    assert_double_exact(two[1].cpu_mean_pct, 7.75);
+    assert_double_exact(two[1].mem_mean_pct, -1.5);
+    assert_true(isnan(two[1].gpu_mean_pct));
+    assert_double_exact(two[1].vram_mean_pct, 0);
 }
 
 static void test_not_a_database(void **state)
@@ -674,12 +733,12 @@ static void test_migrate_from_v0(void **state)
 
     assert_int_equal(store_open(f->db, &s), 0);
     assert_int_equal(store_get_schema_version(s, &version), 0);
-    assert_int_equal(version, 4);
+    assert_int_equal(version, 5);
     assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
     add(s, "after-migration", 1, 1, 2, 3, 4);
     assert_int_equal(count_obs(s, NULL), 1);
     s = store_free(s);
-    assert_int_equal(header_user_version(f->db), 4);
+    assert_int_equal(header_user_version(f->db), 5);
 }
 
 enum child_end {
