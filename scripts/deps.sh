@@ -9,7 +9,7 @@ set -euo pipefail
 build=(gcc libc6-dev meson ninja-build pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
        libyaml-dev libcurl4-openssl-dev libsystemd-dev)
 test=(libcmocka-dev curl jq clang llvm procps python3)
-bench=(wrk nginx-light valgrind procps)
+bench=(wrk nginx-light valgrind procps hyperfine parallel task-spooler)
 
 want=("${build[@]}")
 case "${1:-build}" in

@@ -103,8 +103,9 @@ struct api_hooks {
      * expected_end_usec are taken; the rest is filled in. 0, -ENOSPC (table full), -ENOENT
      * (unknown lease), -EBUSY (the lease is held by another task). */
     int (*task_start)(void *userdata, const struct api_task *t, struct api_task *ret);
-    /* Its use now (percentage points, NaN unknown). 0 or -ENOENT. */
-    int (*task_usage)(void *userdata, uint64_t id, const double use[_LEARN_RESOURCE_MAX]);
+    /* Its use now (percentage points, NaN unknown), and its pid when it was not known at the start
+     * (0: no news). 0 or -ENOENT. */
+    int (*task_usage)(void *userdata, uint64_t id, int64_t pid, const double use[_LEARN_RESOURCE_MAX]);
     /* It ended: its figures are learnt, its lease released. 0, -ENOENT, or -ENOSPC/-EIO when the
      * observation could not be stored (the task is ended anyway). */
     int (*task_end)(void *userdata, uint64_t id, const struct api_task_end *e);

@@ -179,9 +179,10 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
 
 static void task_usage(struct api *a, uint64_t id, const struct http_request *req, struct http_response *resp)
 {
-    static const char *const known[] = { "rss_bytes", "cpu_pct", "gpu_pct", "vram_bytes", "vram_total_bytes" };
+    static const char *const known[] = { "rss_bytes", "cpu_pct", "gpu_pct", "vram_bytes", "vram_total_bytes", "pid" };
     _cleanup_json_ json_t *body = NULL;
-    double use[_LEARN_RESOURCE_MAX] = { NAN, NAN, NAN, NAN, NAN }, rss = NAN, vram = NAN, vram_total = NAN;
+    double use[_LEARN_RESOURCE_MAX] = { NAN, NAN, NAN, NAN, NAN }, rss = NAN, vram = NAN, vram_total = NAN,
+           pid = 0;
     char err[256];
 
     int r = object_body(req, &body, err, sizeof(err));
@@ -197,6 +198,8 @@ static void task_usage(struct api *a, uint64_t id, const struct http_request *re
         r = get_number(body, "vram_bytes", BYTES_MAX, &vram, err, sizeof(err));
     if (r >= 0)
         r = get_number(body, "vram_total_bytes", BYTES_MAX, &vram_total, err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "pid", 4194304, &pid, err, sizeof(err));
     if (r < 0) {
         a->counters.bad_requests_total++;
         reply_error(resp, 400, "invalid request body: %s", err);
@@ -207,7 +210,7 @@ static void task_usage(struct api *a, uint64_t id, const struct http_request *re
         use[LEARN_MEMORY] = 100.0 * rss / (double) a->view->mem_total_bytes;
     if (!isnan(vram) && vram_total > 0)
         use[LEARN_VRAM] = 100.0 * vram / vram_total;
-    r = a->hooks.task_usage(a->hooks.userdata, id, use);
+    r = a->hooks.task_usage(a->hooks.userdata, id, (int64_t) pid, use);
     if (r < 0) {
         reply_error(resp, 404, "no such task");
         return;

@@ -75,11 +75,24 @@ static const char *const security_headers[][2] = {
 
 const char *http_request_header(const struct http_request *r, const char *name)
 {
+    if (!r->conn) {
+        for (unsigned i = 0; i < r->n_headers; i++)
+            if (strcasecmp(r->headers[i].name, name) == 0)
+                return r->headers[i].value;
+        return NULL;
+    }
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 const char *http_request_query(const struct http_request *r, const char *name)
 {
+    if (!r->conn) {
+        /* Like MHD, argument names match exactly. */
+        for (unsigned i = 0; i < r->n_query; i++)
+            if (strcmp(r->query[i].name, name) == 0)
+                return r->query[i].value;
+        return NULL;
+    }
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
@@ -118,7 +131,7 @@ void http_response_header(struct http_response *resp, const char *name, const ch
     resp->n_headers++;
 }
 
-static enum http_method method_from_string(const char *m)
+enum http_method http_method_from_string(const char *m)
 {
     static const struct {
         const char *name;
@@ -268,7 +281,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         return queue_simple(s, c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
 
     struct http_request req = {
-        .method = method_from_string(method),
+        .method = http_method_from_string(method),
         .method_name = method,
         .path = url,
         .is_unix = li->is_unix,
@@ -554,9 +567,100 @@ struct http_server *http_server_free(struct http_server *s)
     return NULL;
 }
 
+/* The value of one base64 digit (RFC 4648 section 4), -1 for any other byte. */
+static int base64_digit(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* Decodes padded base64 into a malloc()ed NUL-terminated string. -EINVAL for anything that is not
+ * base64 or decodes to a NUL (it could not be told from the end of the string). */
+static int base64_decode(const char *s, char **ret)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n % 4 != 0)
+        return -EINVAL;
+    _cleanup_free_ char *out = malloc(n / 4 * 3 + 1);
+    if (!out)
+        return -ENOMEM;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        int d[4];
+        unsigned pad = 0;
+        for (unsigned k = 0; k < 4; k++) {
+            if (s[i + k] == '=' && i + 4 == n && k >= 2) {
+                d[k] = 0;
+                pad++;
+                continue;
+            }
+            if (pad > 0)
+                return -EINVAL; /* data after padding */
+            d[k] = base64_digit(s[i + k]);
+            if (d[k] < 0)
+                return -EINVAL;
+        }
+        uint32_t v = (uint32_t) d[0] << 18 | (uint32_t) d[1] << 12 | (uint32_t) d[2] << 6 |
+                     (uint32_t) d[3];
+        char bytes[3] = { (char) (v >> 16), (char) (v >> 8), (char) v };
+        for (unsigned k = 0; k < 3 - pad; k++) {
+            if (bytes[k] == '\0')
+                return -EINVAL;
+            out[o++] = bytes[k];
+        }
+    }
+    out[o] = '\0';
+    *ret = TAKE_PTR(out);
+    return 0;
+}
+
+/* "Authorization: Basic base64(user:password)" (RFC 7617) of a control socket request. */
+static int field_basic_auth(const struct http_request *r, char **ret_user, char **ret_password)
+{
+    const char *h = http_request_header(r, "Authorization");
+    _cleanup_free_ char *plain = NULL;
+
+    if (!h || strncasecmp(h, "Basic ", 6) != 0)
+        return -ENOENT;
+    h += 6;
+    while (*h == ' ')
+        h++;
+    int k = base64_decode(h, &plain);
+    if (k == -ENOMEM)
+        return k;
+    if (k < 0)
+        return -ENOENT;
+    char *colon = strchr(plain, ':');
+    if (!colon)
+        return -ENOENT;
+    _cleanup_free_ char *user = strndup(plain, (size_t) (colon - plain));
+    char *password = strdup(colon + 1);
+    if (!user || !password) {
+        free(password);
+        return -ENOMEM;
+    }
+    *ret_user = TAKE_PTR(user);
+    *ret_password = password;
+    return 0;
+}
+
 int http_request_basic_auth(const struct http_request *r, char **ret_user, char **ret_password)
 {
     char *password = NULL;
+
+    if (!r->conn)
+        return field_basic_auth(r, ret_user, ret_password);
+
     char *user = MHD_basic_auth_get_username_password(r->conn, &password);
 
     if (!user) {

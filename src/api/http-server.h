@@ -26,17 +26,29 @@ enum http_method {
 
 #define HTTP_HEADERS_MAX 4
 
+/* A header or query argument of a request that did not come through libmicrohttpd. */
+struct http_field {
+    const char *name;
+    const char *value;
+};
+
 struct http_request {
     enum http_method method;
     const char *method_name;
-    const char *path;          /* without the query string */
-    bool is_unix;              /* arrived on the Unix socket */
+    const char *path;          /* without the query string, percent escapes decoded */
+    bool is_unix;              /* arrived on a Unix socket (HTTP or control) */
     bool has_peer_cred;
     uid_t peer_uid;            /* SO_PEERCRED on the Unix socket */
     pid_t peer_pid;
     const char *body;          /* NUL-terminated, may be NULL when empty */
     size_t body_len;
-    void *conn;                /* opaque, for the lookups below */
+    void *conn;                /* libmicrohttpd's connection, opaque, for the lookups below; NULL
+                                * for a request from the control socket (api/ctl-server.h), whose
+                                * headers and query arguments are in the arrays below */
+    const struct http_field *headers; /* conn == NULL: n_headers headers (names in any case) */
+    unsigned n_headers;
+    const struct http_field *query;   /* conn == NULL: n_query decoded query arguments */
+    unsigned n_query;
 };
 
 struct http_response {
@@ -51,6 +63,9 @@ struct http_response {
         char value[192];
     } headers[HTTP_HEADERS_MAX];
 };
+
+/* The method for its name ("GET" ...); HTTP_OTHER for any other. */
+enum http_method http_method_from_string(const char *m);
 
 /* Header (case-insensitive) or query argument of the request, NULL when absent. Borrowed. */
 const char *http_request_header(const struct http_request *r, const char *name);
@@ -102,6 +117,8 @@ struct http_server *http_server_free(struct http_server *s);
 /* True when host is a loopback address (127.0.0.0/8, ::1, "localhost"). */
 bool address_is_loopback(const char *host);
 
-/* HTTP Basic credentials of the request, decoded by MHD. Both strings are malloc()ed and owned by
- * the caller. Returns 0, -ENOENT when the request has none (or not Basic), -ENOMEM. */
+/* HTTP Basic credentials of the request: decoded by MHD, or from the "Authorization: Basic"
+ * header of a control socket request. Both strings are malloc()ed and owned by the caller.
+ * Returns 0, -ENOENT when the request has none (or not Basic, or not valid base64 of
+ * "user:password"), -ENOMEM. */
 int http_request_basic_auth(const struct http_request *r, char **ret_user, char **ret_password);

@@ -14,7 +14,7 @@
 
 /* The order of "headroom --help". */
 static const struct cli_command *const commands[] = {
-    &cli_command_serve,   &cli_command_ask,     &cli_command_notify,
+    &cli_command_serve,   &cli_command_ask,     &cli_command_notify,  &cli_command_run,
     &cli_command_predict, &cli_command_status,  &cli_command_stats,
     &cli_command_config,  &cli_command_version, &cli_command_help,
 };
@@ -34,6 +34,7 @@ struct option_def {
     char short_name;
     bool has_arg;
     enum cli_option id;
+    bool optional_arg;    /* the value only with "--name=VALUE"; "--name" alone has none */
 };
 
 /* Every option of every command. Names are unique across commands, so an option is understood
@@ -50,6 +51,11 @@ static const struct option_def options[] = {
     { "disk", 0, true, CLI_OPTION_DISK },        { "reason", 0, false, CLI_OPTION_REASON },
     { "config", 'c', true, CLI_OPTION_CONFIG },  { "validate", 0, false, CLI_OPTION_VALIDATE },
     { "reserve", 0, true, CLI_OPTION_RESERVE },  { "lease", 0, true, CLI_OPTION_LEASE },
+    { "task", 0, true, CLI_OPTION_TASK },        { "wait", 0, false, CLI_OPTION_WAIT, true },
+    { "kill-after", 0, true, CLI_OPTION_KILL_AFTER },
+    { "on-unavailable", 0, true, CLI_OPTION_ON_UNAVAILABLE },
+    { "max-mem", 0, true, CLI_OPTION_MAX_MEM },  { "max-cpu", 0, true, CLI_OPTION_MAX_CPU },
+    { "max-pids", 0, true, CLI_OPTION_MAX_PIDS }, { "no-cgroup", 0, false, CLI_OPTION_NO_CGROUP },
 };
 
 const char *cli_option_to_string(enum cli_option o)
@@ -66,6 +72,10 @@ const char *cli_option_to_string(enum cli_option o)
         [CLI_OPTION_DISK] = "--disk",       [CLI_OPTION_REASON] = "--reason",
         [CLI_OPTION_CONFIG] = "--config",   [CLI_OPTION_VALIDATE] = "--validate",
         [CLI_OPTION_RESERVE] = "--reserve", [CLI_OPTION_LEASE] = "--lease",
+        [CLI_OPTION_TASK] = "--task",       [CLI_OPTION_WAIT] = "--wait",
+        [CLI_OPTION_KILL_AFTER] = "--kill-after", [CLI_OPTION_ON_UNAVAILABLE] = "--on-unavailable",
+        [CLI_OPTION_MAX_MEM] = "--max-mem", [CLI_OPTION_MAX_CPU] = "--max-cpu",
+        [CLI_OPTION_MAX_PIDS] = "--max-pids", [CLI_OPTION_NO_CGROUP] = "--no-cgroup",
     };
 
     if ((int) o < 0 || o >= _CLI_OPTION_MAX)
@@ -215,6 +225,48 @@ static int set_option(struct cli_args *a,
             return fail(err, "invalid --reserve '%s': must be a duration from 1s to 24h, such as 60s or 10m",
                         v);
         return 0;
+    case CLI_OPTION_TASK:
+        if (!request_task_is_valid(v))
+            return fail(err, "invalid --task: it must be 1-%d bytes of UTF-8 without control characters",
+                        TASK_NAME_MAX);
+        a->task = v;
+        return 0;
+    case CLI_OPTION_WAIT:
+        a->wait = true;
+        a->wait_usec = 0;
+        if (v && (parse_duration(v, &a->wait_usec) < 0 || a->wait_usec < USEC_PER_SEC))
+            return fail(err, "invalid --wait '%s': expected a duration of at least 1s, such as 10m or 2h", v);
+        return 0;
+    case CLI_OPTION_KILL_AFTER:
+        if (parse_duration(v, &a->kill_after_usec) < 0)
+            return fail(err, "invalid --kill-after '%s': expected a duration such as 0, 5s or 1m", v);
+        return 0;
+    case CLI_OPTION_ON_UNAVAILABLE:
+        if (strcmp(v, "run") == 0)
+            a->on_unavailable_fail = false;
+        else if (strcmp(v, "fail") == 0)
+            a->on_unavailable_fail = true;
+        else
+            return fail(err, "invalid --on-unavailable '%s': expected run or fail", v);
+        return 0;
+    case CLI_OPTION_MAX_MEM:
+        if (parse_size(v, &a->max_mem_bytes) < 0 || a->max_mem_bytes < 1024 * 1024)
+            return fail(err, "invalid --max-mem '%s': expected a size of at least 1M, such as 512M or 8G", v);
+        return 0;
+    case CLI_OPTION_MAX_CPU:
+        if (safe_atod(v, &a->max_cpu_cores) < 0 || !(a->max_cpu_cores >= 0.01) || a->max_cpu_cores > 4096)
+            return fail(err, "invalid --max-cpu '%s': expected a number of CPUs such as 0.5 or 4", v);
+        return 0;
+    case CLI_OPTION_MAX_PIDS: {
+        uint64_t n;
+        if (safe_atou64(v, &n) < 0 || n < 1 || n > 4194304)
+            return fail(err, "invalid --max-pids '%s': expected a count from 1 to 4194304", v);
+        a->max_pids = n;
+        return 0;
+    }
+    case CLI_OPTION_NO_CGROUP:
+        a->no_cgroup = true;
+        return 0;
     case CLI_OPTION_LEASE:
         if (!request_lease_is_valid(v))
             return fail(err, "invalid --lease '%s': expected a lease id such as l-0123456789abcdef", v);
@@ -258,7 +310,10 @@ parse_option(int argc, char **argv, int *i, struct cli_args *a, char err[static 
         if (!o)
             return fail(err, "unrecognized option '--%.*s'", (int) MIN(n, (size_t) 64), name);
         const char *value = NULL;
-        if (o->has_arg) {
+        if (o->optional_arg) {
+            if (eq)
+                value = eq + 1;
+        } else if (o->has_arg) {
             if (eq)
                 value = eq + 1;
             else if (*i + 1 < argc)
@@ -306,6 +361,8 @@ static int check_command(struct cli_args *a, char err[static CLI_MESSAGE_MAX])
             return fail(err, "option '%s' does not apply to '%s'",
                         cli_option_to_string((enum cli_option) o), c->name);
 
+    if (c->stop_at_operand && a->raw_argc == 0)
+        return fail(err, "missing %s", c->arg_name ? c->arg_name : "command");
     if (a->n_args < c->min_args)
         return fail(err, "missing %s", c->arg_name ? c->arg_name : "argument");
     if (a->n_args > c->max_args)
@@ -325,7 +382,7 @@ static int check_command(struct cli_args *a, char err[static CLI_MESSAGE_MAX])
 
 int cli_parse_args(int argc, char **argv, struct cli_args *ret, char err[static CLI_MESSAGE_MAX])
 {
-    struct cli_args a = { .timeout_usec = CLI_DEFAULT_TIMEOUT_USEC };
+    struct cli_args a = { .timeout_usec = CLI_DEFAULT_TIMEOUT_USEC, .kill_after_usec = 10 * USEC_PER_SEC };
     bool options_done = false;
     int r;
 
@@ -336,6 +393,11 @@ int cli_parse_args(int argc, char **argv, struct cli_args *ret, char err[static 
 
         if (!options_done && strcmp(arg, "--") == 0) {
             options_done = true;
+            if (a.command && a.command->stop_at_operand) {
+                a.raw_argc = argc - i - 1;
+                a.raw_argv = argv + i + 1;
+                break;
+            }
             continue;
         }
         if (!options_done && arg[0] == '-' && arg[1] != '\0') {
@@ -367,11 +429,21 @@ int cli_parse_args(int argc, char **argv, struct cli_args *ret, char err[static 
             continue;
         }
 
+        if (a.command->stop_at_operand) {
+            a.raw_argc = argc - i;
+            a.raw_argv = argv + i;
+            break;
+        }
         if (a.n_args >= CLI_ARGS_MAX) {
             *ret = a;
             return fail(err, "too many arguments for '%s'", a.command->name);
         }
         a.args[a.n_args++] = arg;
+    }
+    /* run's --timeout limits the command, as GNU timeout's does; its requests keep the default. */
+    if (a.command && a.command->stop_at_operand && (a.seen & CLI_OPT(CLI_OPTION_TIMEOUT))) {
+        a.run_timeout_usec = a.timeout_usec;
+        a.timeout_usec = CLI_DEFAULT_TIMEOUT_USEC;
     }
 
     *ret = a;
@@ -481,14 +553,9 @@ int cli_usage_error(const struct cli_command *command, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
-int cli_request(const struct cli_args *args,
-                const char *method,
-                const char *path,
-                const char *body,
-                struct http_response *ret)
+int cli_client(const struct cli_args *args, struct http_client *ret)
 {
-    struct http_client c;
-    char err[CLI_MESSAGE_MAX], herr[HTTP_ERROR_MAX], where[SERVER_ADDR_STR_MAX];
+    char err[CLI_MESSAGE_MAX];
     char sock[SERVER_ADDR_SOCKET_MAX];
     const char *default_socket = NULL;
     bool exists = false;
@@ -505,7 +572,7 @@ int cli_request(const struct cli_args *args,
         exists = stat(sock, &st) == 0 && S_ISSOCK(st.st_mode);
     }
     r = cli_resolve_client(args, getenv("HEADROOM_SERVER"), getenv("HEADROOM_TOKEN"),
-                           default_socket, exists, &c, err);
+                           default_socket, exists, ret, err);
     if (r < 0) {
         cli_error("%s", err);
         return CLI_EXIT_USAGE;
@@ -513,7 +580,22 @@ int cli_request(const struct cli_args *args,
     if (!!args->user != !!args->password)
         cli_warning(args, "%s is ignored without %s", args->user ? "--user" : "--password",
                     args->user ? "--password" : "--user");
+    return 0;
+}
 
+int cli_request(const struct cli_args *args,
+                const char *method,
+                const char *path,
+                const char *body,
+                struct http_response *ret)
+{
+    struct http_client c;
+    char herr[HTTP_ERROR_MAX], where[SERVER_ADDR_STR_MAX];
+    int r;
+
+    r = cli_client(args, &c);
+    if (r != 0)
+        return r;
     r = http_request(&c, method, path, body, ret, herr);
     if (r >= 0)
         return 0;

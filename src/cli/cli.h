@@ -50,6 +50,14 @@ enum cli_option {
     CLI_OPTION_VALIDATE,
     CLI_OPTION_RESERVE,
     CLI_OPTION_LEASE,
+    CLI_OPTION_TASK,
+    CLI_OPTION_WAIT,
+    CLI_OPTION_KILL_AFTER,
+    CLI_OPTION_ON_UNAVAILABLE,
+    CLI_OPTION_MAX_MEM,
+    CLI_OPTION_MAX_CPU,
+    CLI_OPTION_MAX_PIDS,
+    CLI_OPTION_NO_CGROUP,
     _CLI_OPTION_MAX,
     _CLI_OPTION_INVALID = -22,
 };
@@ -77,11 +85,13 @@ struct cli_command {
     const char *arg_name; /* "TASK": for "missing TASK" */
     bool task_arg;        /* the first argument is a task name, checked as the wire wants */
     bool raw;             /* takes its argv untouched (serve parses its own options) */
+    bool stop_at_operand; /* options end at the first word after the command (or "--"); that
+                           * word and the rest go to raw_argc/raw_argv (run: the command line) */
     int (*run)(const struct cli_args *args); /* returns an enum cli_exit value */
 };
 
 extern const struct cli_command cli_command_serve, cli_command_ask, cli_command_notify,
-        cli_command_predict, cli_command_status, cli_command_stats, cli_command_config,
+        cli_command_run, cli_command_predict, cli_command_status, cli_command_stats, cli_command_config,
         cli_command_version, cli_command_help;
 
 /* The command called name, or NULL. */
@@ -103,6 +113,18 @@ struct cli_args {
     double complexity; /* 0 unless given */
     usec_t reserve_usec; /* --reserve DURATION, 0 = no reservation */
     const char *lease;   /* --lease ID, borrowed from argv */
+
+    /* run */
+    const char *task;          /* --task NAME, borrowed */
+    bool wait;                 /* --wait[=DURATION] */
+    usec_t wait_usec;          /* 0: wait as long as it takes */
+    usec_t run_timeout_usec;   /* run's --timeout: the command's limit, 0 = none */
+    usec_t kill_after_usec;    /* --kill-after, default 10 s */
+    bool on_unavailable_fail;  /* --on-unavailable=fail */
+    uint64_t max_mem_bytes;    /* --max-mem, 0 = none */
+    double max_cpu_cores;      /* --max-cpu, 0 = none */
+    uint64_t max_pids;         /* --max-pids, 0 = none */
+    bool no_cgroup;            /* --no-cgroup */
     struct cli_needs needs;
 
     unsigned n_args;
@@ -150,6 +172,10 @@ int cli_usage_error(const struct cli_command *command, const char *fmt, ...) _pr
 
 /* Writes "headroom --help" (command NULL) or "headroom COMMAND --help" to f. */
 void cli_help(const struct cli_command *command, FILE *f);
+
+/* The client for the daemon the options name ($HEADROOM_SERVER, the default socket ...). Returns 0,
+ * or CLI_EXIT_USAGE having said why. */
+int cli_client(const struct cli_args *args, struct http_client *ret);
 
 /* Sends one request to the daemon chosen by args and the environment. On 0, *ret holds the
  * answer, whatever its status. Otherwise the problem has been printed and the return value is

@@ -370,9 +370,9 @@ static int hook_task_start(void *userdata, const struct api_task *t, struct api_
     return tasks_start(userdata, t, ret);
 }
 
-static int hook_task_usage(void *userdata, uint64_t id, const double use[_LEARN_RESOURCE_MAX])
+static int hook_task_usage(void *userdata, uint64_t id, int64_t pid, const double use[_LEARN_RESOURCE_MAX])
 {
-    return tasks_usage(userdata, id, use);
+    return tasks_usage(userdata, id, pid, use);
 }
 
 static int hook_task_end(void *userdata, uint64_t id, const struct api_task_end *e)
@@ -568,6 +568,30 @@ static int start_listeners(struct daemon *d)
             return r == -EADDRINUSE ? SERVE_EXIT_UNAVAILABLE : SERVE_EXIT_OSERR;
         }
         log_info("Listening on unix:%s (mode %04o)", d->opts.socket_path, d->config.server.socket_mode);
+
+        /* The control socket: the same API for local clients, one datagram per request, without
+         * HTTP (docs/API.md, "The control socket"). Clients find it by its name. */
+        struct ctl_server_options co = {
+            .max_connections = d->config.server.max_connections,
+            .connection_timeout_sec = d->config.server.connection_timeout_sec,
+            .max_body_bytes = &d->config.server.max_body_bytes,
+            .handler = api_handle,
+            .userdata = &d->api,
+        };
+        char ctl_path[PATH_MAX];
+        (void) snprintf(ctl_path, sizeof(ctl_path), "%s" CTL_SOCKET_SUFFIX, d->opts.socket_path);
+        r = ctl_server_new(d->loop, ctl_path, d->config.server.socket_mode, &co, &d->ctl);
+        if (r == -EADDRINUSE) {
+            /* Clients would reach the other daemon through it: never run beside one. */
+            log_error_errno(r, "Failed to listen on the control socket '%s': %m (another headroom "
+                            "is serving it)", ctl_path);
+            return SERVE_EXIT_UNAVAILABLE;
+        }
+        if (r < 0)
+            log_warning_errno(r, "Failed to listen on the control socket '%s', clients will use "
+                              "HTTP: %m", ctl_path);
+        else
+            log_info("Listening on unix:%s (control)", ctl_path);
     }
     return 0;
 }
@@ -696,6 +720,7 @@ void daemon_stop(struct daemon *d)
     d->pending = NULL;
 
     d->http = http_server_free(d->http);
+    d->ctl = ctl_server_free(d->ctl);
     d->loop = loop_free(d->loop);
     learn_stop(d);
     leases_stop(d);

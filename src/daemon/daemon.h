@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "api/api.h"
+#include "api/ctl-server.h"
 #include "basic/parse-util.h"
 #include "config/config.h"
 #include "gpu/gpu.h"
@@ -72,6 +73,7 @@ struct daemon {
     struct gpu_probe *gpus;
     struct store *store;
     struct http_server *http;
+    struct ctl_server *ctl;         /* the control socket, beside the Unix socket; NULL without */
 
     struct hr_snapshot raw;         /* the last sample as read */
     struct hr_snapshot snapshot;    /* raw with the debug overlay applied: what the API shows */

@@ -75,12 +75,16 @@ int tasks_start(struct daemon *d, const struct api_task *t, struct api_task *ret
     return 0;
 }
 
-int tasks_usage(struct daemon *d, uint64_t id, const double use[_LEARN_RESOURCE_MAX])
+int tasks_usage(struct daemon *d, uint64_t id, int64_t pid, const double use[_LEARN_RESOURCE_MAX])
 {
     struct api_task *t = find(d, id);
 
     if (!t)
         return -ENOENT;
+    /* A wrapper registers the task before it starts the command (the command gets the task's id in
+     * its environment), so the pid comes with the first report. */
+    if (pid > 0 && t->pid == 0)
+        t->pid = pid;
     for (int r = 0; r < _LEARN_RESOURCE_MAX; r++) {
         if (isnan(use[r]))
             continue;

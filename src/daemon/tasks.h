@@ -10,7 +10,7 @@ struct daemon;
 
 /* See struct api_hooks.task_start/task_usage/task_end. */
 int tasks_start(struct daemon *d, const struct api_task *t, struct api_task *ret);
-int tasks_usage(struct daemon *d, uint64_t id, const double use[_LEARN_RESOURCE_MAX]);
+int tasks_usage(struct daemon *d, uint64_t id, int64_t pid, const double use[_LEARN_RESOURCE_MAX]);
 int tasks_end(struct daemon *d, uint64_t id, const struct api_task_end *e);
 
 /* Each tick: a task whose pid no longer exists (it was given one, in the daemon's PID namespace)
