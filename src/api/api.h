@@ -55,6 +55,8 @@ struct api_task {
     char task[TASK_NAME_MAX + 1];
     double complexity;
     int64_t pid;                          /* 0 unknown */
+    int64_t client_pid;                   /* the process that started it over the Unix socket
+                                           * (SO_PEERCRED), 0 unknown: watched until pid is known */
     uint64_t lease_id;                    /* the lease it holds, 0 none */
     struct decide_need declared;
     usec_t started_usec;                  /* CLOCK_MONOTONIC */

@@ -153,6 +153,10 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
     }
     (void) snprintf(t.task, sizeof(t.task), "%s", task);
     t.pid = (int64_t) pid;
+    /* A wrapper registers its task before it starts the command: until the command's pid is
+     * reported, the wrapper itself is what shows the task is still alive. */
+    if (req->has_peer_cred && req->peer_pid > 0)
+        t.client_pid = req->peer_pid;
     if (expected > 0)
         t.expected_end_usec = usec_add(now_usec(CLOCK_MONOTONIC), (usec_t) llround(expected * 1e6));
 

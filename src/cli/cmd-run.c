@@ -281,7 +281,10 @@ static int supervise(struct run_ctx *c, struct sv_child *ch, int sfd, bool *ret_
         if (now >= next_sample) {
             if (sv_sample(ch, u) >= 0 && c->task_id[0]) {
                 double dt = (double) (now - last_t);
-                json_t *body = json_pack("{s:I}", "rss_bytes", (json_int_t) u->rss_bytes);
+                /* The first report carries the command's pid: the daemon watches it from then on
+                 * (until then, this wrapper), and a command that ends at once costs no request. */
+                json_t *body = json_pack("{s:I, s:I}", "rss_bytes", (json_int_t) u->rss_bytes, "pid",
+                                         (json_int_t) ch->pid);
                 if (body && dt > 0 && ncpu > 0 && u->cpu_usec >= last_cpu)
                     (void) json_object_set_new(body, "cpu_pct",
                                                json_real(100.0 * (double) (u->cpu_usec - last_cpu) / dt / ncpu));
@@ -380,7 +383,6 @@ static int run(const struct cli_args *args)
         report(&c, "end", json_pack("{s:i}", "exit_code", code));
         return code;
     }
-    report(&c, "usage", json_pack("{s:I}", "pid", (json_int_t) ch.pid));
 
     r = supervise(&c, &ch, sfd, &timed_out, &usage);
     if (r < 0)

@@ -201,13 +201,15 @@ void tasks_reap(struct daemon *d)
     for (unsigned i = 0; i < d->n_tasks;) {
         struct api_task *t = &d->tasks[i];
         /* Signal 0 checks existence only. A process that is gone without an /end (killed with
-         * its wrapper, say) must not hold its lease forever. Nothing is learnt from it. */
-        if (t->pid <= 0 || kill((pid_t) t->pid, 0) == 0 || errno != ESRCH) {
+         * its wrapper, say) must not hold its lease forever. Nothing is learnt from it. The
+         * command's pid once reported, else the client that registered it over the Unix socket. */
+        int64_t watched = t->pid > 0 ? t->pid : t->client_pid;
+        if (watched <= 0 || kill((pid_t) watched, 0) == 0 || errno != ESRCH) {
             i++;
             continue;
         }
         log_info("Task '%s' (t-%016llx, pid %lld) is gone without reporting its end; releasing what it held",
-                 t->task, (unsigned long long) t->id, (long long) t->pid);
+                 t->task, (unsigned long long) t->id, (long long) watched);
         if (t->lease_id)
             (void) leases_release(d, t->lease_id);
         *t = d->tasks[--d->n_tasks];

@@ -82,7 +82,7 @@ check "it said it was waiting" grep -q "waiting for capacity" "$T/waited"
 # ---- signals are forwarded --------------------------------------------------------------------------
 "$HEADROOM" run -q -- sh -c 'trap "echo got-term > \"$0/sig\"; exit 7" TERM; sleep 30 & wait' "$T" &
 runner=$!
-wait_for "[ -n \"\$(curl -s -m 2 '$BASE/v1/tasks' | jq -r '.tasks[0].pid // empty')\" ]" 5 || fail "task not registered"
+wait_for "curl -s -m 2 '$BASE/v1/tasks' | jq -e '.tasks[0].pid > 0'" 5 || fail "task not registered"
 sleep 0.3
 kill -TERM "$runner"
 wait "$runner"
