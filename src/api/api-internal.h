@@ -54,6 +54,11 @@ struct api_admission {
  * -errno from the model lookup (the store failed) or -EINVAL for a bad complexity. */
 int api_admit(struct api *a, const char *task, double complexity, const struct decide_need *declared,
               struct api_admission *ret);
+/* /v1/ask's answer for an admission: allowed, reasons, binding, checks, gpu, sampled_at, lease
+ * (steals the reference; NULL for null), prediction and estimate. */
+json_t *api_ask_answer(struct api *a, const char *task, double complexity, const struct api_admission *ad,
+                       json_t *lease);
+
 /* {"fits_in_seconds": N, "fits_at": ..., "basis": ...} or {"fits_in_seconds": null, "why": ...}
  * for a denied admission; null for an allowed one. */
 json_t *api_estimate_json(struct api *a, const struct api_admission *ad);

@@ -341,20 +341,26 @@ void handle_v1_ask(struct api *a, const struct http_request *req, struct http_re
                           "holds", api_need_json(&l.reserve));
     }
 
+    reply_json(resp, d->allowed ? 200 : 503, api_ask_answer(a, task, complexity, &ad, lease));
+}
+
+json_t *api_ask_answer(struct api *a, const char *task, double complexity, const struct api_admission *ad,
+                       json_t *lease)
+{
+    const struct decision *d = &ad->decision;
     json_t *checks = json_array();
     for (unsigned i = 0; checks && i < d->n_checks; i++)
-        (void) json_array_append_new(checks, check_json(a, &d->checks[i], &ad.need));
+        (void) json_array_append_new(checks, check_json(a, &d->checks[i], &ad->need));
 
     char ts[64];
     const struct decide_check *b = d->binding >= 0 ? &d->checks[d->binding] : NULL;
-    json_t *o = json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "allowed", d->allowed, "task",
-                          task ? json_string(task) : json_null(), "complexity", json_number(complexity), "reasons",
-                          reasons_json(&ad, false), "binding", b ? json_string(resource_to_string(b->resource)) : json_null(),
-                          "checks", checks ? checks : json_array(), "gpu",
-                          d->gpu_choice >= 0 ? json_integer(d->gpu_choice) : json_null(), "sampled_at",
-                          format_rfc3339(ts, sizeof(ts), a->snapshot->real_usec), "lease", lease, "prediction",
-                          api_plan_json(a, &ad), "estimate", api_estimate_json(a, &ad));
-    reply_json(resp, d->allowed ? 200 : 503, o);
+    return json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "allowed", d->allowed, "task",
+                     task ? json_string(task) : json_null(), "complexity", json_number(complexity), "reasons",
+                     reasons_json(ad, false), "binding", b ? json_string(resource_to_string(b->resource)) : json_null(),
+                     "checks", checks ? checks : json_array(), "gpu",
+                     d->gpu_choice >= 0 ? json_integer(d->gpu_choice) : json_null(), "sampled_at",
+                     format_rfc3339(ts, sizeof(ts), a->snapshot->real_usec), "lease", lease ? lease : json_null(),
+                     "prediction", api_plan_json(a, ad), "estimate", api_estimate_json(a, ad));
 }
 
 void handle_notify(struct api *a, const struct http_request *req, struct http_response *resp)

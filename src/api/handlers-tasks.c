@@ -118,7 +118,8 @@ static int object_body(const struct http_request *req, json_t **ret, char *err, 
 
 static void task_start(struct api *a, const struct http_request *req, struct http_response *resp)
 {
-    static const char *const known[] = { "task", "complexity", "pid", "lease", "needs", "expected_seconds" };
+    static const char *const known[] = { "task", "complexity", "pid", "lease", "needs", "expected_seconds",
+                                         "admit" };
     _cleanup_json_ json_t *body = NULL;
     struct api_task t = { 0 }, got;
     const char *task = NULL;
@@ -146,12 +147,56 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
         (void) snprintf(err, sizeof(err), "lease must be a lease id such as \"l-0123456789abcdef\"");
         r = -EINVAL;
     }
+    json_t *av = r >= 0 ? json_object_get(body, "admit") : NULL;
+    if (av && !json_is_boolean(av)) {
+        (void) snprintf(err, sizeof(err), "admit must be true or false");
+        r = -EINVAL;
+    }
+    if (r >= 0 && av && json_is_true(av) && t.lease_id) {
+        (void) snprintf(err, sizeof(err), "admit and lease exclude each other: the lease was admitted already");
+        r = -EINVAL;
+    }
     if (r < 0) {
         a->counters.bad_requests_total++;
         reply_error(resp, 400, "invalid request body: %s", err);
         return;
     }
     (void) snprintf(t.task, sizeof(t.task), "%s", task);
+
+    /* "admit": ask and start in one step, so that nothing can take the room between the answer
+     * and the start: denied, the answer is /v1/ask's (503); admitted, the task holds the lease of
+     * its admission from the start. */
+    json_t *admission = NULL;
+    if (av && json_is_true(av)) {
+        struct api_admission ad;
+        if (!a->ready) {
+            reply_error(resp, 503, "no complete sample yet; retry in a second");
+            return;
+        }
+        r = api_admit(a, t.task, t.complexity, &t.declared, &ad);
+        if (r < 0) {
+            reply_error(resp, 500, "cannot read the task's model: %s", strerror(-r));
+            return;
+        }
+        if (!ad.decision.allowed) {
+            reply_json(resp, 503, api_ask_answer(a, t.task, t.complexity, &ad, NULL));
+            return;
+        }
+        struct lease l;
+        r = a->hooks.lease_add(a->hooks.userdata, t.task, t.complexity, &ad.plan, &t.declared,
+                               ad.decision.gpu_choice, (usec_t) a->config->admission.lease_sec * USEC_PER_SEC, &l);
+        if (r < 0) {
+            reply_error(resp, 503, "too many leases are held");
+            return;
+        }
+        t.lease_id = l.id;
+        char id[API_LEASE_ID_MAX], ts[64];
+        api_format_lease_id(id, l.id);
+        admission = api_ask_answer(a, t.task, t.complexity, &ad,
+                                   json_pack("{s:s, s:s, s:o}", "id", id, "expires_at",
+                                             format_rfc3339(ts, sizeof(ts), l.expires_real_usec), "holds",
+                                             api_need_json(&l.reserve)));
+    }
     t.pid = (int64_t) pid;
     /* A wrapper registers its task before it starts the command: until the command's pid is
      * reported, the wrapper itself is what shows the task is still alive. */
@@ -160,8 +205,15 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
     if (expected > 0)
         t.expected_end_usec = usec_add(now_usec(CLOCK_MONOTONIC), (usec_t) llround(expected * 1e6));
 
-    a->hooks.leases_expire(a->hooks.userdata);
+    if (!admission)
+        a->hooks.leases_expire(a->hooks.userdata);
     r = a->hooks.task_start(a->hooks.userdata, &t, &got);
+    if (r < 0 && admission) {
+        /* Not started: the lease of the admission goes too. */
+        (void) a->hooks.lease_release(a->hooks.userdata, t.lease_id);
+        json_decref(admission);
+        admission = NULL;
+    }
     if (r == -ENOENT) {
         reply_error(resp, 404, "no such lease (released or expired)");
         return;
@@ -178,7 +230,12 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
         reply_error(resp, 500, "cannot start the task: %s", strerror(-r));
         return;
     }
-    reply_json(resp, 201, task_json(&got));
+    json_t *o = task_json(&got);
+    if (o && admission)
+        (void) json_object_set_new(o, "admission", admission);
+    else
+        json_decref(admission);
+    reply_json(resp, 201, o);
 }
 
 static void task_usage(struct api *a, uint64_t id, const struct http_request *req, struct http_response *resp)

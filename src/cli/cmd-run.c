@@ -86,29 +86,50 @@ static void report(struct run_ctx *c, const char *what, json_t *body)
     }
 }
 
-static json_t *ask_body(struct run_ctx *c, bool capfox)
+/* How to ask: headroom's admit-and-start in one request; /v1/ask then /v1/tasks (a daemon that
+ * does not know "admit"); capfox's /ask. */
+enum ask_way {
+    ASK_START,
+    ASK_V1,
+    ASK_CAPFOX,
+};
+
+static json_t *ask_body(struct run_ctx *c, enum ask_way way)
 {
     const struct cli_args *a = c->args;
     _cleanup_free_ char *text = NULL;
     unsigned dropped;
-    int r = capfox ? request_ask_capfox_body(c->task, a->complexity, &a->needs, &text, &dropped)
-                   : request_ask_body(c->task, a->complexity, &a->needs, LEASE_SECONDS, &text);
-    return r < 0 ? NULL : json_loads(text, 0, NULL);
+    int r = way == ASK_CAPFOX ? request_ask_capfox_body(c->task, a->complexity, &a->needs, &text, &dropped)
+                              : request_ask_body(c->task, a->complexity, &a->needs,
+                                                 way == ASK_V1 ? LEASE_SECONDS : 0, &text);
+    json_t *o = r < 0 ? NULL : json_loads(text, 0, NULL);
+    if (o && way == ASK_START) {
+        (void) json_object_set_new(o, "admit", json_true());
+        if (a->run_timeout_usec)
+            (void) json_object_set_new(o, "expected_seconds", json_real((double) a->run_timeout_usec / 1e6));
+    }
+    return o;
 }
 
 /* Admission: 0 to run, or the exit code. Waits with --wait, polling at the pace the daemon's
  * estimate gives (between 1 and 30 s). */
 static int admit(struct run_ctx *c)
 {
+    static const char *const paths[] = {
+        [ASK_START] = "/v1/tasks",
+        [ASK_V1] = "/v1/ask",
+        [ASK_CAPFOX] = "/ask?reason=true",
+    };
     const struct cli_args *a = c->args;
     usec_t start = now_usec(CLOCK_MONOTONIC), pause = WAIT_MIN_USEC;
-    bool capfox = false, said = false;
+    enum ask_way way = ASK_START;
+    bool said = false;
 
     for (;;) {
-        _cleanup_json_ json_t *body = ask_body(c, capfox), *answer = NULL;
+        _cleanup_json_ json_t *body = ask_body(c, way), *answer = NULL;
         if (!body)
             return cli_error("cannot build the request"), SV_EXIT_INTERNAL;
-        int status = call(c, "POST", capfox ? "/ask?reason=true" : "/v1/ask", body, 0, &answer);
+        int status = call(c, "POST", paths[way], body, 0, &answer);
 
         if (status < 0) {
             if (a->on_unavailable_fail) {
@@ -120,12 +141,25 @@ static int admit(struct run_ctx *c)
                         c->task);
             return 0;
         }
-        if (!capfox && (status == 404 || status == 405)) {
+        if (way != ASK_CAPFOX && (status == 404 || status == 405)) {
             /* capfox: no /v1, no leases; its /ask is the question it can answer. */
-            capfox = true;
+            way = ASK_CAPFOX;
+            continue;
+        }
+        if (way == ASK_START && status == 400) {
+            /* A headroom that does not know "admit": ask, then register. */
+            way = ASK_V1;
             continue;
         }
         c->daemon = true;
+        if (way == ASK_START && status == 201) {
+            const char *id = json_get_string(answer, "id"), *lease = json_get_string(answer, "lease");
+            if (id)
+                (void) snprintf(c->task_id, sizeof(c->task_id), "%s", id);
+            if (lease)
+                (void) snprintf(c->lease, sizeof(c->lease), "%s", lease);
+            return 0;
+        }
         if (status == 200) {
             const char *lease = json_get_string(json_get(answer, "lease"), "id");
             if (lease)
@@ -142,7 +176,12 @@ static int admit(struct run_ctx *c)
 
         usec_t now = now_usec(CLOCK_MONOTONIC);
         if (!a->wait || (a->wait_usec && now - start >= a->wait_usec)) {
-            if (!a->quiet && answer)
+            const char *why = json_get_string(answer, "error");
+            if (!a->quiet && why) {
+                char msg[CLI_MESSAGE_MAX];
+                (void) snprintf(msg, sizeof(msg), "%s", why);
+                cli_error("'%s' not admitted: %s", c->task, msg);
+            } else if (!a->quiet && answer)
                 format_ask(stderr, c->task, answer);
             if (a->wait)
                 cli_error("'%s' was not admitted within the --wait time", c->task);
@@ -182,7 +221,8 @@ static void register_task(struct run_ctx *c)
     _cleanup_json_ json_t *answer = NULL;
     json_t *body = json_pack("{s:s, s:f}", "task", c->task, "complexity", a->complexity);
 
-    if (!body || !c->daemon)
+    /* Registered at the admission already (or no daemon to register with). */
+    if (!body || !c->daemon || c->task_id[0])
         goto done;
     if (c->lease[0])
         (void) json_object_set_new(body, "lease", json_string(c->lease));

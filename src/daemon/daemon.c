@@ -631,6 +631,8 @@ int daemon_start(struct daemon *d, const struct daemon_options *opts, const stru
     if (!d->tasks)
         return log_error_errno(-ENOMEM, "Failed to allocate the task table: %m"), SERVE_EXIT_OSERR;
     d->api.tasks = d->tasks;
+    /* As lease ids: a task id from before a restart never names a new task. */
+    d->next_task_id = (now_usec(CLOCK_REALTIME) & 0xffffffffULL) << 20;
 
     d->root_fd = open(opts->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (d->root_fd < 0)

@@ -39,8 +39,8 @@ static void help(void)
            "refused and the running configuration kept).\n"
            "\n"
            "Exit status: 0 stopped cleanly, 1 runtime failure, 2 usage error, 69 address or socket already in\n"
-           "use, 71 system error (cannot read /proc, bind...), 73 cannot create the state directory or\n"
-           "database, 78 invalid or unsafe configuration.\n");
+           "use, 71 system error (cannot load the daemon module, read /proc, bind...), 73 cannot create the\n"
+           "state directory or database, 78 invalid or unsafe configuration.\n");
 }
 
 /* logging.format: json writes one JSON object per line to stderr, for log shippers. */

@@ -177,6 +177,25 @@ http GET /v1/models/series
 check "overlapping windows are down-weighted and counted" jq -e '.overlapped == 2 and .recent[0].overlapped and
     .recent[0].weight == 0.5' <<<"$BODY"
 
+# ---- admit and start in one request ---------------------------------------------------------------
+inject '{"cpu":95}'
+http POST /v1/tasks -d '{"task":"encode","complexity":1,"admit":true}'
+eq "admit-and-start denied: 503" "$STATUS" 503
+check "with /v1/ask's answer" jq -e '.allowed == false and .reasons == ["cpu_overload"]' <<<"$BODY"
+http GET /v1/tasks
+eq "and no task started" "$(jq '.tasks | length' <<<"$BODY")" 0
+inject '{"cpu":10}'
+http POST /v1/tasks -d '{"task":"encode","complexity":1,"admit":true}'
+eq "admit-and-start allowed: 201" "$STATUS" 201
+check "the task holds the lease of its admission" jq -e '(.lease | startswith("l-")) and .admission.allowed and
+    .admission.lease.id == .lease' <<<"$BODY"
+started=$(jq -r .id <<<"$BODY")
+http GET /v1/leases
+check "held by the task" jq -e '[.leases[] | select(.holder == "task")] | length == 1' <<<"$BODY"
+http POST "/v1/tasks/$started/end" -d '{"exit_code":1}'
+http POST /v1/tasks -d '{"task":"encode","admit":"yes"}'
+eq "admit must be a boolean" "$STATUS" 400
+
 # ---- persistence: kill -9, then the same models ------------------------------------------------
 http GET '/v1/models/encode?complexity=5'
 upper=$(jq .resources.memory.prediction.upper <<<"$BODY")
