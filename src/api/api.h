@@ -64,7 +64,14 @@ struct api_task {
     usec_t expected_end_usec;             /* CLOCK_MONOTONIC; 0 unknown (from its timeout) */
     double use[_LEARN_RESOURCE_MAX];      /* last reported, percentage points; NaN unknown */
     double peak[_LEARN_RESOURCE_MAX];     /* most reported */
+    double progress_pct;                  /* NaN: never reported */
+    char phase[64];                       /* "" none */
+    usec_t progress_usec;                 /* CLOCK_MONOTONIC of the last progress report */
+    bool stalled;                         /* its supervisor says it stalled */
+    usec_t last_activity_real_usec;       /* when it last wrote or used CPU, as reported; 0 unknown */
 };
+
+#define API_PHASE_MAX 63
 
 /* What a supervised task measured of itself, at its end. Unknown values: NaN, or
  * API_BYTES_UNKNOWN. */
@@ -108,6 +115,12 @@ struct api_hooks {
     /* Its use now (percentage points, NaN unknown), and its pid when it was not known at the start
      * (0: no news). 0 or -ENOENT. */
     int (*task_usage)(void *userdata, uint64_t id, int64_t pid, const double use[_LEARN_RESOURCE_MAX]);
+    /* It reports progress: pct in [0, 100], phase "" or a short name. Its expected end becomes
+     * the one its progress gives. 0 or -ENOENT. */
+    int (*task_progress)(void *userdata, uint64_t id, double pct, const char *phase);
+    /* Its supervisor says whether it has stalled, and when it last showed activity (realtime,
+     * 0 unknown). 0 or -ENOENT. */
+    int (*task_stall)(void *userdata, uint64_t id, bool stalled, usec_t last_activity_real_usec);
     /* It ended: its figures are learnt, its lease released. 0, -ENOENT, or -ENOSPC/-EIO when the
      * observation could not be stored (the task is ended anyway). */
     int (*task_end)(void *userdata, uint64_t id, const struct api_task_end *e);

@@ -61,11 +61,16 @@ static json_t *task_json(const struct api_task *t)
         usec_t left = t->expected_end_usec > now ? t->expected_end_usec - now : 0;
         end = json_string(format_rfc3339(te, sizeof(te), now_real + left));
     }
-    return json_pack("{s:s, s:s, s:o, s:I, s:o, s:s, s:o, s:o, s:o}", "id", id, "task", t->task, "complexity",
-                     json_number(t->complexity), "pid", (json_int_t) t->pid, "lease",
+    char la[64];
+    return json_pack("{s:s, s:s, s:o, s:I, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o}", "id", id, "task", t->task,
+                     "complexity", json_number(t->complexity), "pid", (json_int_t) t->pid, "lease",
                      t->lease_id ? json_string(lease) : json_null(), "started_at",
                      format_rfc3339(ts, sizeof(ts), t->started_real_usec), "expected_end_at", end, "use",
-                     use_json(t->use), "peak", use_json(t->peak));
+                     use_json(t->use), "peak", use_json(t->peak), "progress_pct", json_number(t->progress_pct),
+                     "phase", t->phase[0] ? json_string(t->phase) : json_null(), "stalled", t->stalled,
+                     "last_activity_at",
+                     t->last_activity_real_usec ? json_string(format_rfc3339(la, sizeof(la), t->last_activity_real_usec))
+                                                : json_null());
 }
 
 static void tasks_list(struct api *a, struct http_response *resp)
@@ -240,7 +245,8 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
 
 static void task_usage(struct api *a, uint64_t id, const struct http_request *req, struct http_response *resp)
 {
-    static const char *const known[] = { "rss_bytes", "cpu_pct", "gpu_pct", "vram_bytes", "vram_total_bytes", "pid" };
+    static const char *const known[] = { "rss_bytes", "cpu_pct", "gpu_pct", "vram_bytes", "vram_total_bytes", "pid",
+                                         "stalled", "last_activity_ms" };
     _cleanup_json_ json_t *body = NULL;
     double use[_LEARN_RESOURCE_MAX] = { NAN, NAN, NAN, NAN, NAN }, rss = NAN, vram = NAN, vram_total = NAN,
            pid = 0;
@@ -261,6 +267,14 @@ static void task_usage(struct api *a, uint64_t id, const struct http_request *re
         r = get_number(body, "vram_total_bytes", BYTES_MAX, &vram_total, err, sizeof(err));
     if (r >= 0)
         r = get_number(body, "pid", 4194304, &pid, err, sizeof(err));
+    double last_ms = NAN;
+    if (r >= 0)
+        r = get_number(body, "last_activity_ms", 9.2e15, &last_ms, err, sizeof(err));
+    json_t *sv = r >= 0 ? json_object_get(body, "stalled") : NULL;
+    if (sv && !json_is_boolean(sv)) {
+        (void) snprintf(err, sizeof(err), "stalled must be true or false");
+        r = -EINVAL;
+    }
     if (r < 0) {
         a->counters.bad_requests_total++;
         reply_error(resp, 400, "invalid request body: %s", err);
@@ -272,7 +286,48 @@ static void task_usage(struct api *a, uint64_t id, const struct http_request *re
     if (!isnan(vram) && vram_total > 0)
         use[LEARN_VRAM] = 100.0 * vram / vram_total;
     r = a->hooks.task_usage(a->hooks.userdata, id, (int64_t) pid, use);
+    if (r >= 0 && (sv || !isnan(last_ms)))
+        r = a->hooks.task_stall(a->hooks.userdata, id, sv && json_is_true(sv),
+                                isnan(last_ms) ? 0 : (usec_t) last_ms * USEC_PER_MSEC);
     if (r < 0) {
+        reply_error(resp, 404, "no such task");
+        return;
+    }
+    reply_json(resp, 200, json_pack("{s:b}", "updated", 1));
+}
+
+static void task_progress(struct api *a, uint64_t id, const struct http_request *req, struct http_response *resp)
+{
+    static const char *const known[] = { "pct", "phase" };
+    _cleanup_json_ json_t *body = NULL;
+    double pct = NAN;
+    const char *phase = NULL;
+    char err[256];
+
+    int r = object_body(req, &body, err, sizeof(err));
+    if (r >= 0)
+        r = reject_unknown(body, known, ELEMENTSOF(known), err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "pct", 100, &pct, err, sizeof(err));
+    if (r >= 0 && isnan(pct)) {
+        (void) snprintf(err, sizeof(err), "pct is required (0 to 100)");
+        r = -EINVAL;
+    }
+    json_t *ph = r >= 0 ? json_object_get(body, "phase") : NULL;
+    if (ph && !json_is_null(ph)) {
+        phase = json_is_string(ph) ? json_string_value(ph) : NULL;
+        /* A short label, shown as is: the rules of a task name. */
+        if (!phase || strlen(phase) > API_PHASE_MAX || !task_name_is_valid(phase)) {
+            (void) snprintf(err, sizeof(err), "phase must be 1-%d bytes without control characters", API_PHASE_MAX);
+            r = -EINVAL;
+        }
+    }
+    if (r < 0) {
+        a->counters.bad_requests_total++;
+        reply_error(resp, 400, "invalid request body: %s", err);
+        return;
+    }
+    if (a->hooks.task_progress(a->hooks.userdata, id, pct, phase) < 0) {
         reply_error(resp, 404, "no such task");
         return;
     }
@@ -348,6 +403,8 @@ void handle_v1_task(struct api *a, const struct http_request *req, struct http_r
     }
     if (strcmp(slash, "/usage") == 0)
         task_usage(a, id, req, resp);
+    else if (strcmp(slash, "/progress") == 0)
+        task_progress(a, id, req, resp);
     else if (strcmp(slash, "/end") == 0)
         task_end(a, id, req, resp);
     else

@@ -15,6 +15,7 @@
 /* The order of "headroom --help". */
 static const struct cli_command *const commands[] = {
     &cli_command_serve,   &cli_command_ask,     &cli_command_notify,  &cli_command_run,
+    &cli_command_progress,
     &cli_command_predict, &cli_command_status,  &cli_command_stats,
     &cli_command_config,  &cli_command_version, &cli_command_help,
 };
@@ -56,6 +57,8 @@ static const struct option_def options[] = {
     { "on-unavailable", 0, true, CLI_OPTION_ON_UNAVAILABLE },
     { "max-mem", 0, true, CLI_OPTION_MAX_MEM },  { "max-cpu", 0, true, CLI_OPTION_MAX_CPU },
     { "max-pids", 0, true, CLI_OPTION_MAX_PIDS }, { "no-cgroup", 0, false, CLI_OPTION_NO_CGROUP },
+    { "phase", 0, true, CLI_OPTION_PHASE },      { "stall", 0, true, CLI_OPTION_STALL },
+    { "on-stall", 0, true, CLI_OPTION_ON_STALL },
 };
 
 const char *cli_option_to_string(enum cli_option o)
@@ -76,6 +79,8 @@ const char *cli_option_to_string(enum cli_option o)
         [CLI_OPTION_KILL_AFTER] = "--kill-after", [CLI_OPTION_ON_UNAVAILABLE] = "--on-unavailable",
         [CLI_OPTION_MAX_MEM] = "--max-mem", [CLI_OPTION_MAX_CPU] = "--max-cpu",
         [CLI_OPTION_MAX_PIDS] = "--max-pids", [CLI_OPTION_NO_CGROUP] = "--no-cgroup",
+        [CLI_OPTION_PHASE] = "--phase",     [CLI_OPTION_STALL] = "--stall",
+        [CLI_OPTION_ON_STALL] = "--on-stall",
     };
 
     if ((int) o < 0 || o >= _CLI_OPTION_MAX)
@@ -267,6 +272,23 @@ static int set_option(struct cli_args *a,
     case CLI_OPTION_NO_CGROUP:
         a->no_cgroup = true;
         return 0;
+    case CLI_OPTION_PHASE:
+        if (!request_task_is_valid(v) || strlen(v) > 63)
+            return fail(err, "invalid --phase: it must be 1-63 bytes of UTF-8 without control characters");
+        a->phase = v;
+        return 0;
+    case CLI_OPTION_STALL:
+        if (parse_duration(v, &a->stall_usec) < 0 || (a->stall_usec != 0 && a->stall_usec < USEC_PER_SEC))
+            return fail(err, "invalid --stall '%s': expected 0 (off) or a duration of at least 1s, such as 5m", v);
+        return 0;
+    case CLI_OPTION_ON_STALL:
+        if (strcmp(v, "warn") == 0)
+            a->on_stall_kill = false;
+        else if (strcmp(v, "kill") == 0)
+            a->on_stall_kill = true;
+        else
+            return fail(err, "invalid --on-stall '%s': expected warn or kill", v);
+        return 0;
     case CLI_OPTION_LEASE:
         if (!request_lease_is_valid(v))
             return fail(err, "invalid --lease '%s': expected a lease id such as l-0123456789abcdef", v);
@@ -353,8 +375,8 @@ parse_option(int argc, char **argv, int *i, struct cli_args *a, char err[static 
 static int check_command(struct cli_args *a, char err[static CLI_MESSAGE_MAX])
 {
     const struct cli_command *c = a->command;
-    uint32_t always = CLI_OPT(CLI_OPTION_HELP) | CLI_OPT(CLI_OPTION_VERSION);
-    uint32_t extra = a->seen & ~(c->options | always);
+    uint64_t always = CLI_OPT(CLI_OPTION_HELP) | CLI_OPT(CLI_OPTION_VERSION);
+    uint64_t extra = a->seen & ~(c->options | always);
 
     for (int o = 0; o < _CLI_OPTION_MAX; o++)
         if (extra & CLI_OPT(o))
@@ -382,7 +404,8 @@ static int check_command(struct cli_args *a, char err[static CLI_MESSAGE_MAX])
 
 int cli_parse_args(int argc, char **argv, struct cli_args *ret, char err[static CLI_MESSAGE_MAX])
 {
-    struct cli_args a = { .timeout_usec = CLI_DEFAULT_TIMEOUT_USEC, .kill_after_usec = 10 * USEC_PER_SEC };
+    struct cli_args a = { .timeout_usec = CLI_DEFAULT_TIMEOUT_USEC, .kill_after_usec = 10 * USEC_PER_SEC,
+                          .stall_usec = 5 * 60 * USEC_PER_SEC };
     bool options_done = false;
     int r;
 

@@ -58,11 +58,14 @@ enum cli_option {
     CLI_OPTION_MAX_CPU,
     CLI_OPTION_MAX_PIDS,
     CLI_OPTION_NO_CGROUP,
+    CLI_OPTION_PHASE,
+    CLI_OPTION_STALL,
+    CLI_OPTION_ON_STALL,
     _CLI_OPTION_MAX,
     _CLI_OPTION_INVALID = -22,
 };
 
-#define CLI_OPT(o) (UINT32_C(1) << (o))
+#define CLI_OPT(o) (UINT64_C(1) << (o))
 #define CLI_OPTS_OUTPUT \
     (CLI_OPT(CLI_OPTION_JSON) | CLI_OPT(CLI_OPTION_QUIET) | CLI_OPT(CLI_OPTION_HELP))
 #define CLI_OPTS_CONNECTION                                                                \
@@ -80,7 +83,7 @@ struct cli_command {
     const char *synopsis; /* after "headroom ": "ask TASK [OPTIONS]" */
     const char *summary;  /* one line for the command list */
     const char *help;     /* the rest of "headroom CMD --help": what it does, its options */
-    uint32_t options;     /* CLI_OPT() bits this command accepts */
+    uint64_t options;     /* CLI_OPT() bits this command accepts */
     unsigned min_args, max_args;
     const char *arg_name; /* "TASK": for "missing TASK" */
     bool task_arg;        /* the first argument is a task name, checked as the wire wants */
@@ -91,7 +94,7 @@ struct cli_command {
 };
 
 extern const struct cli_command cli_command_serve, cli_command_ask, cli_command_notify,
-        cli_command_run, cli_command_predict, cli_command_status, cli_command_stats, cli_command_config,
+        cli_command_run, cli_command_progress, cli_command_predict, cli_command_status, cli_command_stats, cli_command_config,
         cli_command_version, cli_command_help;
 
 /* The command called name, or NULL. */
@@ -99,7 +102,7 @@ const struct cli_command *cli_command_find(const char *name);
 
 struct cli_args {
     const struct cli_command *command; /* NULL for "headroom --help" / "headroom --version" */
-    uint32_t seen;                     /* CLI_OPT() bits of the options given */
+    uint64_t seen;                     /* CLI_OPT() bits of the options given */
 
     bool help, version, json, quiet, reason, validate;
 
@@ -125,6 +128,9 @@ struct cli_args {
     double max_cpu_cores;      /* --max-cpu, 0 = none */
     uint64_t max_pids;         /* --max-pids, 0 = none */
     bool no_cgroup;            /* --no-cgroup */
+    usec_t stall_usec;         /* --stall: no output and no CPU for this long is a stall; 0 off */
+    bool on_stall_kill;        /* --on-stall=kill */
+    const char *phase;         /* progress --phase NAME, borrowed */
     struct cli_needs needs;
 
     unsigned n_args;

@@ -42,6 +42,7 @@ struct run_ctx {
     char task[TASK_NAME_MAX + 1];
     char lease[32];         /* "" none */
     char task_id[32];       /* "" none */
+    const char *stopped;    /* why headroom stopped it: "timed out", "stalled"; NULL */
 };
 
 /* One request; the answer's JSON in *ret (NULL when not JSON). Returns the HTTP status, or a
@@ -282,7 +283,7 @@ static void print_summary(const struct run_ctx *c, const struct sv_child *ch, co
     fprintf(stderr, "headroom: '");
     fputs_sanitized(c->task, stderr);
     if (timed_out)
-        fprintf(stderr, "' timed out");
+        fprintf(stderr, "' %s and was stopped", c->stopped ? c->stopped : "timed out");
     else if (end->exited)
         fprintf(stderr, "' exited %d", end->code);
     else {
@@ -302,8 +303,9 @@ static int supervise(struct run_ctx *c, struct sv_child *ch, int sfd, bool *ret_
     const struct cli_args *a = c->args;
     usec_t deadline = a->run_timeout_usec ? usec_add(ch->started_usec, a->run_timeout_usec) : USEC_INFINITY;
     usec_t kill_at = USEC_INFINITY, next_sample = now_usec(CLOCK_MONOTONIC) + SAMPLE_USEC;
-    uint64_t last_cpu = 0;
-    usec_t last_t = ch->started_usec;
+    uint64_t last_cpu = 0, last_wchar = 0;
+    usec_t last_t = ch->started_usec, last_activity = ch->started_usec;
+    bool stalled = false;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
     for (;;) {
@@ -311,6 +313,7 @@ static int supervise(struct run_ctx *c, struct sv_child *ch, int sfd, bool *ret_
         if (!*ret_timed_out && now >= deadline) {
             /* GNU timeout's escalation: TERM to everything, KILL after the grace time. */
             *ret_timed_out = true;
+            c->stopped = "timed out";
             (void) sv_signal(ch, SIGTERM);
             kill_at = usec_add(now, a->kill_after_usec);
         }
@@ -319,18 +322,45 @@ static int supervise(struct run_ctx *c, struct sv_child *ch, int sfd, bool *ret_
             kill_at = USEC_INFINITY;
         }
         if (now >= next_sample) {
-            if (sv_sample(ch, u) >= 0 && c->task_id[0]) {
+            bool sampled = sv_sample(ch, u) >= 0;
+            /* Activity is output written (wchar: files, pipes or a terminal alike, so inherited
+             * stdio needs no pipe of ours) or CPU time used. */
+            if (sampled && (u->wchar_bytes != last_wchar || u->cpu_usec != last_cpu)) {
+                last_activity = now;
+                if (stalled && !a->quiet)
+                    fprintf(stderr, "headroom: '%s' is active again\n", c->task);
+                stalled = false;
+            }
+            bool stall_now = a->stall_usec && !stalled && now - last_activity >= a->stall_usec;
+            if (stall_now) {
+                stalled = true;
+                if (!a->quiet)
+                    fprintf(stderr, "headroom: '%s' stalled: no output and no CPU time for %.0f s%s\n", c->task,
+                            (double) (now - last_activity) / 1e6, a->on_stall_kill ? "; stopping it" : "");
+                if (a->on_stall_kill && !*ret_timed_out) {
+                    /* As a timeout: TERM, then KILL after the grace. A stall never kills unless
+                     * asked to. */
+                    *ret_timed_out = true;
+                    c->stopped = "stalled";
+                    (void) sv_signal(ch, SIGTERM);
+                    kill_at = usec_add(now, a->kill_after_usec);
+                }
+            }
+            if (sampled && c->task_id[0]) {
                 double dt = (double) (now - last_t);
                 /* The first report carries the command's pid: the daemon watches it from then on
                  * (until then, this wrapper), and a command that ends at once costs no request. */
-                json_t *body = json_pack("{s:I, s:I}", "rss_bytes", (json_int_t) u->rss_bytes, "pid",
-                                         (json_int_t) ch->pid);
+                json_t *body = json_pack("{s:I, s:I, s:b, s:I}", "rss_bytes", (json_int_t) u->rss_bytes, "pid",
+                                         (json_int_t) ch->pid, "stalled", stalled, "last_activity_ms",
+                                         (json_int_t) ((now_usec(CLOCK_REALTIME) - (now - last_activity)) /
+                                                       USEC_PER_MSEC));
                 if (body && dt > 0 && ncpu > 0 && u->cpu_usec >= last_cpu)
                     (void) json_object_set_new(body, "cpu_pct",
                                                json_real(100.0 * (double) (u->cpu_usec - last_cpu) / dt / ncpu));
                 report(c, "usage", body);
             }
             last_cpu = u->cpu_usec;
+            last_wchar = u->wchar_bytes;
             last_t = now;
             next_sample = now + SAMPLE_USEC;
         }
@@ -475,6 +505,10 @@ const struct cli_command cli_command_run = {
             "      --max-mem SIZE, --max-cpu CPUS, --max-pids N\n"
             "                          limits, in its cgroup (refused when none can be made)\n"
             "      --no-cgroup         its own process group only\n"
+            "      --stall DURATION    no output and no CPU time for that long is a stall\n"
+            "                          (default 5m, 0 off): said on stderr and to the daemon\n"
+            "      --on-stall=warn|kill\n"
+            "                          kill: stop a stalled COMMAND as --timeout does (124)\n"
             "      --on-unavailable=run|fail\n"
             "                          without a daemon: run anyway with a warning (default),\n"
             "                          or fail with 75\n"
@@ -487,7 +521,8 @@ const struct cli_command cli_command_run = {
                CLI_OPT(CLI_OPTION_GPU) | CLI_OPT(CLI_OPTION_VRAM) | CLI_OPT(CLI_OPTION_DISK) |
                CLI_OPT(CLI_OPTION_TASK) | CLI_OPT(CLI_OPTION_WAIT) | CLI_OPT(CLI_OPTION_KILL_AFTER) |
                CLI_OPT(CLI_OPTION_ON_UNAVAILABLE) | CLI_OPT(CLI_OPTION_MAX_MEM) | CLI_OPT(CLI_OPTION_MAX_CPU) |
-               CLI_OPT(CLI_OPTION_MAX_PIDS) | CLI_OPT(CLI_OPTION_NO_CGROUP),
+               CLI_OPT(CLI_OPTION_MAX_PIDS) | CLI_OPT(CLI_OPTION_NO_CGROUP) | CLI_OPT(CLI_OPTION_STALL) |
+               CLI_OPT(CLI_OPTION_ON_STALL),
     .arg_name = "COMMAND",
     .stop_at_operand = true,
     .run = run,

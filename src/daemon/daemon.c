@@ -375,6 +375,16 @@ static int hook_task_usage(void *userdata, uint64_t id, int64_t pid, const doubl
     return tasks_usage(userdata, id, pid, use);
 }
 
+static int hook_task_progress(void *userdata, uint64_t id, double pct, const char *phase)
+{
+    return tasks_progress(userdata, id, pct, phase);
+}
+
+static int hook_task_stall(void *userdata, uint64_t id, bool stalled, usec_t last_activity_real_usec)
+{
+    return tasks_stall(userdata, id, stalled, last_activity_real_usec);
+}
+
 static int hook_task_end(void *userdata, uint64_t id, const struct api_task_end *e)
 {
     return tasks_end(userdata, id, e);
@@ -623,6 +633,8 @@ int daemon_start(struct daemon *d, const struct daemon_options *opts, const stru
         .task_start = hook_task_start,
         .task_usage = hook_task_usage,
         .task_end = hook_task_end,
+        .task_progress = hook_task_progress,
+        .task_stall = hook_task_stall,
         .userdata = d,
     };
     d->api.leases = &d->leases;

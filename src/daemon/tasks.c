@@ -52,6 +52,7 @@ int tasks_start(struct daemon *d, const struct api_task *t, struct api_task *ret
     n->started_usec = now_usec(CLOCK_MONOTONIC);
     n->started_real_usec = now_usec(CLOCK_REALTIME);
     n->lease_id = l ? l->id : 0;
+    n->progress_pct = NAN;
     /* Without a given end (its timeout), the type's learnt duration says when it should end: that is
      * what the "when will it fit" estimate counts on. */
     struct task_model *m;
@@ -215,4 +216,39 @@ void tasks_reap(struct daemon *d)
         *t = d->tasks[--d->n_tasks];
         d->api.n_tasks = d->n_tasks;
     }
+}
+
+int tasks_progress(struct daemon *d, uint64_t id, double pct, const char *phase)
+{
+    struct api_task *t = find(d, id);
+
+    if (!t)
+        return -ENOENT;
+    usec_t now = now_usec(CLOCK_MONOTONIC);
+    t->progress_pct = pct;
+    t->progress_usec = now;
+    (void) snprintf(t->phase, sizeof(t->phase), "%s", phase ? phase : "");
+    /* The end its own progress gives, at the pace it has kept so far: better than a learnt
+     * duration or a timeout for the "when will it fit" estimate. */
+    if (pct > 0 && pct < 100 && now > t->started_usec) {
+        double elapsed = (double) (now - t->started_usec);
+        t->expected_end_usec = now + (usec_t) (elapsed * (100 - pct) / pct);
+    } else if (pct >= 100)
+        t->expected_end_usec = now;
+    return 0;
+}
+
+int tasks_stall(struct daemon *d, uint64_t id, bool stalled, usec_t last_activity_real_usec)
+{
+    struct api_task *t = find(d, id);
+
+    if (!t)
+        return -ENOENT;
+    if (stalled && !t->stalled)
+        log_info("Task '%s' (t-%016llx) stalled: no output and no CPU time since its last activity", t->task,
+                 (unsigned long long) t->id);
+    t->stalled = stalled;
+    if (last_activity_real_usec)
+        t->last_activity_real_usec = last_activity_real_usec;
+    return 0;
 }

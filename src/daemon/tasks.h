@@ -12,6 +12,8 @@ struct daemon;
 int tasks_start(struct daemon *d, const struct api_task *t, struct api_task *ret);
 int tasks_usage(struct daemon *d, uint64_t id, int64_t pid, const double use[_LEARN_RESOURCE_MAX]);
 int tasks_end(struct daemon *d, uint64_t id, const struct api_task_end *e);
+int tasks_progress(struct daemon *d, uint64_t id, double pct, const char *phase);
+int tasks_stall(struct daemon *d, uint64_t id, bool stalled, usec_t last_activity_real_usec);
 
 /* Each tick: a task whose pid no longer exists (it was given one, in the daemon's PID namespace)
  * is dropped and its lease released; nothing is learnt from it. */

@@ -112,6 +112,33 @@ else
     check "it did not survive" test ! -s "$T/limited"
 fi
 
+# ---- progress and stalls -------------------------------------------------------------------------------
+"$HEADROOM" run -q --task prog -- sh -c '"$1" progress 40 --phase encode && sleep 3' sh "$HEADROOM" &
+runner=$!
+check "progress shows in /v1/tasks" wait_for "curl -s -m 2 '$BASE/v1/tasks' | jq -e '.tasks[0].progress_pct == 40 and
+    .tasks[0].phase == \"encode\" and .tasks[0].expected_end_at != null'" 5
+wait "$runner"
+eq "the task with progress ends 0" "$?" 0
+hr progress 50 2>/dev/null
+eq "progress outside run is a usage error" "$?" 2
+HEADROOM_TASK_ID=t-0000000000000001 hr progress 150 2>/dev/null
+eq "progress above 100 is a usage error" "$?" 2
+start=$(date +%s%N)
+hr run --stall 2s --on-stall=kill --kill-after 1s -- sleep 30 2>"$T/stall"
+eq "a silent sleeper is stopped as stalled: 124" "$?" 124
+ms=$((($(date +%s%N) - start) / 1000000))
+check "after about 2 s of silence ($ms ms)" test "$ms" -ge 1900 -a "$ms" -lt 8000
+check "it says it stalled" grep -q "stalled: no output and no CPU time" "$T/stall"
+hr run -q --stall 2s --on-stall=kill --timeout 4s -- sh -c 'while :; do echo x; sleep 0.3; done' >/dev/null 2>"$T/talker"
+eq "a talker is not stalled (stopped by its timeout: 124)" "$?" 124
+check "no stall for the talker" test ! -s "$T/talker"
+hr run --stall 2s --on-stall=kill --timeout 4s -- sh -c 'while :; do :; done' 2>"$T/busy"
+eq "a busy loop is not stalled (stopped by its timeout: 124)" "$?" 124
+check "no stall for the busy loop" sh -c "! grep -q 'stalled:' '$T/busy'"
+hr run --stall 1s -- sleep 2.5 2>"$T/warn"
+eq "a stall without --on-stall=kill only warns" "$?" 0
+check "the warning" grep -q "stalled" "$T/warn"
+
 # ---- no daemon --------------------------------------------------------------------------------------
 HEADROOM_SERVER="unix:$T/nobody.sock" hr run -- true 2>"$T/err"
 eq "daemon unreachable: runs anyway" "$?" 0
