@@ -90,6 +90,7 @@ ssize_t pread_virtual(int fd, char *buf, size_t size)
         if (len >= size - 1) {
             char extra;
             ssize_t e = pread(fd, &extra, 1, (off_t) len);
+            buf[len] = '\0';
             if (e > 0)
                 return -ENOBUFS;
             break;
@@ -97,6 +98,15 @@ ssize_t pread_virtual(int fd, char *buf, size_t size)
     }
     buf[len] = '\0';
     return (ssize_t) len;
+}
+
+ssize_t read_virtual_at(int dir_fd, const char *name, char *buf, size_t size)
+{
+    _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0)
+        return negative_errno();
+    return pread_virtual(fd, buf, size);
 }
 
 int write_file_atomic(const char *path, const char *data, size_t len, unsigned mode)

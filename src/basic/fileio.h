@@ -24,6 +24,11 @@ int read_full_virtual_at(int dir_fd, const char *path, size_t max_bytes, char **
  * sample them. Returns the number of bytes read, -ENOBUFS when the content did not fit, or -errno. */
 ssize_t pread_virtual(int fd, char *buf, size_t size);
 
+/* Opens dir_fd/name (O_RDONLY|O_CLOEXEC|O_NOCTTY) and reads it as pread_virtual() does. On
+ * -ENOBUFS buf still holds the first size - 1 bytes, NUL-terminated, for callers that can use a
+ * prefix. Returns the length or -errno (-ENOENT/-ESRCH: a process or cgroup that is gone). */
+ssize_t read_virtual_at(int dir_fd, const char *name, char *buf, size_t size);
+
 /* Writes data to path atomically (temporary file in the same directory, fsync, rename), with the
  * given mode. Returns 0 or -errno. Does not log. */
 int write_file_atomic(const char *path, const char *data, size_t len, unsigned mode);

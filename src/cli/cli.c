@@ -102,7 +102,7 @@ static int fail(char err[static CLI_MESSAGE_MAX], const char *fmt, ...)
 
 /* A share of the machine (or of one GPU): "50", "12.5" or "50%", 0..100. A per-core figure such
  * as 200 is refused rather than silently capped. */
-static int parse_pct(const char *s, double *ret)
+int cli_parse_pct(const char *s, double *ret)
 {
     char buf[64];
     size_t n = strlen(s);
@@ -185,13 +185,13 @@ static int set_option(struct cli_args *a,
             return fail(err, "invalid --complexity '%s': must be a number from 0 to 1e15", v);
         return 0;
     case CLI_OPTION_CPU:
-        if (parse_pct(v, &a->needs.cpu_pct) < 0)
+        if (cli_parse_pct(v, &a->needs.cpu_pct) < 0)
             return fail(err, "invalid --cpu '%s': must be a percentage of the whole machine, 0-100",
                         v);
         a->needs.has_cpu = true;
         return 0;
     case CLI_OPTION_GPU:
-        if (parse_pct(v, &a->needs.gpu_pct) < 0)
+        if (cli_parse_pct(v, &a->needs.gpu_pct) < 0)
             return fail(err, "invalid --gpu '%s': must be a percentage of one GPU, 0-100", v);
         a->needs.has_gpu = true;
         return 0;

@@ -179,6 +179,10 @@ int cli_usage_error(const struct cli_command *command, const char *fmt, ...) _pr
 /* Writes "headroom --help" (command NULL) or "headroom COMMAND --help" to f. */
 void cli_help(const struct cli_command *command, FILE *f);
 
+/* A share of the machine (or of one GPU, or a progress): "50", "12.5" or "50%", 0..100. Returns 0
+ * or -EINVAL. */
+int cli_parse_pct(const char *s, double *ret);
+
 /* The client for the daemon the options name ($HEADROOM_SERVER, the default socket ...). Returns 0,
  * or CLI_EXIT_USAGE having said why. */
 int cli_client(const struct cli_args *args, struct http_client *ret);

@@ -14,23 +14,6 @@
 #include "cli/json-util.h"
 #include "cli/response.h"
 
-static int parse_progress(const char *s, double *ret)
-{
-    char buf[32];
-    size_t n = strlen(s);
-    double v;
-
-    if (n == 0 || n >= sizeof(buf))
-        return -EINVAL;
-    memcpy(buf, s, n + 1);
-    if (buf[n - 1] == '%')
-        buf[n - 1] = '\0';
-    if (safe_atod(buf, &v) < 0 || !(v >= 0 && v <= 100))
-        return -EINVAL;
-    *ret = v;
-    return 0;
-}
-
 /* "t-" and 16 lowercase hex digits, as the daemon gives them. */
 static bool task_id_valid(const char *s)
 {
@@ -48,7 +31,7 @@ static int run(const struct cli_args *args)
     char path[64];
     double pct;
 
-    if (parse_progress(args->args[0], &pct) < 0)
+    if (cli_parse_pct(args->args[0], &pct) < 0)
         return cli_usage_error(args->command, "invalid progress '%s': expected a percentage from 0 to 100",
                                args->args[0]);
     if (!task_id_valid(id))

@@ -88,27 +88,12 @@ static int write_at(int dir_fd, const char *name, const char *s)
  * cut at its last whole line. Returns the length or -errno. */
 static ssize_t read_at(int dir_fd, const char *name, char *buf, size_t size)
 {
-    _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    size_t len = 0;
-
-    if (fd < 0)
-        return negative_errno();
-    while (len + 1 < size) {
-        ssize_t k = read(fd, buf + len, size - 1 - len);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return negative_errno();
-        }
-        if (k == 0)
-            break;
-        len += (size_t) k;
-    }
-    if (len + 1 >= size) {
-        /* Full: drop a partial last line. */
-        while (len > 0 && buf[len - 1] != '\n')
-            len--;
-    }
+    ssize_t n = read_virtual_at(dir_fd, name, buf, size);
+    if (n != -ENOBUFS)
+        return n;
+    size_t len = strlen(buf);
+    while (len > 0 && buf[len - 1] != '\n')
+        len--;
     buf[len] = '\0';
     return (ssize_t) len;
 }

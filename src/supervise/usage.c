@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "basic/macro.h"
+#include "basic/fileio.h"
 #include "supervise/sv-internal.h"
 
 /* /proc/PID/stat is one line of 52 numbers and a comm of at most 64 bytes: well under 1 KiB. */
@@ -20,38 +21,12 @@
 #define STATUS_READ_MAX 8192U
 #define IO_READ_MAX     1024U
 
-/* Reads dir_fd/name into buf (capacity size, NUL-terminated). Returns the length, -ENOBUFS when
- * the file did not fit, or -errno (ENOENT/ESRCH: the process is gone). */
-static ssize_t read_small_at(int dir_fd, const char *name, char *buf, size_t size)
-{
-    _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    size_t len = 0;
-
-    if (fd < 0)
-        return negative_errno();
-    for (;;) {
-        if (len + 1 >= size)
-            return -ENOBUFS;
-        ssize_t k = read(fd, buf + len, size - 1 - len);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return negative_errno();
-        }
-        if (k == 0)
-            break;
-        len += (size_t) k;
-    }
-    buf[len] = '\0';
-    return (ssize_t) len;
-}
-
 static int read_stat(int proc_fd, pid_t pid, struct sv_proc_stat *ret)
 {
     char name[DECIMAL_STR_MAX(pid_t) + 8], buf[STAT_READ_MAX];
 
     snprintf(name, sizeof name, "%d/stat", (int) pid);
-    ssize_t n = read_small_at(proc_fd, name, buf, sizeof buf);
+    ssize_t n = read_virtual_at(proc_fd, name, buf, sizeof buf);
     if (n < 0)
         return (int) n;
     return sv_proc_stat_parse(buf, (size_t) n, ret);
@@ -148,7 +123,7 @@ static void sum_process(int proc_fd, pid_t pid, struct proc_sums *s)
                                                  sat_add(st.cutime_ticks, st.cstime_ticks)));
 
     snprintf(name, sizeof name, "%d/status", (int) pid);
-    n = read_small_at(proc_fd, name, buf, sizeof buf);
+    n = read_virtual_at(proc_fd, name, buf, sizeof buf);
     struct sv_proc_status status;
     if (n >= 0 && sv_proc_status_parse(buf, (size_t) n, &status) >= 0 && status.has_vm) {
         s->rss_bytes = sat_add(s->rss_bytes, status.vm_rss_bytes);
@@ -157,7 +132,7 @@ static void sum_process(int proc_fd, pid_t pid, struct proc_sums *s)
 
     /* io counts the reaped children too (kernel/exit.c adds their counters to the reaper's). */
     snprintf(name, sizeof name, "%d/io", (int) pid);
-    n = read_small_at(proc_fd, name, buf, IO_READ_MAX);
+    n = read_virtual_at(proc_fd, name, buf, IO_READ_MAX);
     struct sv_proc_io io;
     if (n >= 0 && sv_proc_io_parse(buf, (size_t) n, &io) >= 0) {
         s->read_bytes = sat_add(s->read_bytes, io.read_bytes);

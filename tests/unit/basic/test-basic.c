@@ -172,6 +172,13 @@ static void test_read_full_virtual_at(void **state)
     char big[20000];
     assert_int_equal(pread_virtual(fd, big, sizeof(big)), 10000);
     close(fd);
+    /* The same by name; an overflow still leaves the prefix, NUL-terminated. */
+    memset(small, 'z', sizeof(small));
+    assert_int_equal(read_virtual_at(dfd, "f", small, sizeof(small)), -ENOBUFS);
+    assert_int_equal(strlen(small), sizeof(small) - 1);
+    assert_int_equal(read_virtual_at(dfd, "f", big, sizeof(big)), 10000);
+    assert_int_equal(read_virtual_at(dfd, "missing", big, sizeof(big)), -ENOENT);
+    assert_true(read_virtual_at(root, "proc/self/stat", big, sizeof(big)) > 0);
 
     assert_int_equal(write_file_atomic(path, "x\n", 2, 0600), 0);
     assert_int_equal(read_full_virtual_at(dfd, "f", 100, &buf, &n), 0);
