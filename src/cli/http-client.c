@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 #include "cli/http-client.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "basic/macro.h"
 #include "cli/ctl-client.h"
@@ -207,6 +212,47 @@ static int map_error(CURL *c,
         }                                                                                 \
     } while (0)
 
+/* Is anybody there? Loading libcurl costs more (5 ms and more here) than the whole answer of a
+ * local daemon, so a daemon that is plainly not running (no socket file; a numeric address that
+ * refuses at once) is told without it. A socket file is only looked at, never connected to, so a
+ * live server sees nothing of the probe; a stale one, a name to resolve or a connection still in
+ * progress is left to libcurl. Returns 0 to go on, or -ENOENT/-ECONNREFUSED. */
+static int probe_refused(const struct server_addr *s)
+{
+    if (s->kind == SERVER_ADDR_UNIX)
+        return access(s->socket_path, F_OK) < 0 && errno == ENOENT ? -ENOENT : 0;
+
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+    } a = { 0 };
+    socklen_t len;
+    int family;
+
+    /* Loopback only: there a connect is answered at once, refused or accepted, and never waits on
+     * a network. */
+    if (inet_pton(AF_INET, s->host, &a.in.sin_addr) == 1 && (ntohl(a.in.sin_addr.s_addr) >> 24) == 127) {
+        a.in.sin_family = AF_INET;
+        a.in.sin_port = htons((uint16_t) s->port);
+        len = sizeof(a.in);
+        family = AF_INET;
+    } else if (inet_pton(AF_INET6, s->host, &a.in6.sin6_addr) == 1 && IN6_IS_ADDR_LOOPBACK(&a.in6.sin6_addr)) {
+        a.in6.sin6_family = AF_INET6;
+        a.in6.sin6_port = htons((uint16_t) s->port);
+        len = sizeof(a.in6);
+        family = AF_INET6;
+    } else
+        return 0;
+
+    _cleanup_close_ int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    if (connect(fd, &a.sa, len) == 0)
+        return 0;
+    return errno == ENOENT || errno == ECONNREFUSED ? -errno : 0;
+}
+
 int http_request(const struct http_client *c,
                  const char *method,
                  const char *path,
@@ -244,6 +290,12 @@ int http_request(const struct http_client *c,
     r = ctl_client_request(c, method, path, body, ret, err);
     if (r != 0)
         return r > 0 ? 0 : r;
+
+    r = probe_refused(&c->server);
+    if (r < 0) {
+        (void) snprintf(err, HTTP_ERROR_MAX, "%s", r == -ENOENT ? "no such socket" : "connection refused");
+        return r;
+    }
 
     r = curl_setup(err);
     if (r < 0)

@@ -114,4 +114,9 @@ hr ask t >/dev/null 2>&1
 eq "unreachable over TCP" "$?" 69
 hr --server "unix:$T/nothing.sock" status >/dev/null 2>&1
 eq "unreachable over a missing socket" "$?" 69
+# Nobody there is told without loading the HTTP library (libcurl costs more than an answer).
+n=$(LD_DEBUG=files "$HEADROOM" ask t 2>&1 | grep -c 'file=libcurl')
+eq "a refused loopback port loads no libcurl" "$n" 0
+n=$(LD_DEBUG=files "$HEADROOM" --server "unix:$T/nothing.sock" ask t 2>&1 | grep -c 'file=libcurl')
+eq "a missing socket loads no libcurl" "$n" 0
 finish
