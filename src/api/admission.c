@@ -10,8 +10,41 @@
 
 #include "api/api-internal.h"
 
+/* Replaces decide()'s one-GPU verdict by the pick of n GPUs; reasons stay in their order. */
+static void admit_gpus(struct api *a, const struct decide_thresholds *t, unsigned n, struct api_admission *ad)
+{
+    struct decision *d = &ad->decision;
+    bool has[_RESOURCE_MAX] = { false };
+
+    decide_pick_gpus(a->view, t, &ad->need, lease_table_held_gpus(a->leases), &ad->pick);
+    ad->n_gpus_asked = n;
+    ad->n_gpus_fit = ad->pick.n_fit;
+    for (unsigned i = 0; i < d->n_reasons; i++)
+        if (d->reasons[i] != RESOURCE_GPU && d->reasons[i] != RESOURCE_VRAM)
+            has[d->reasons[i]] = true;
+    if (ad->pick.n_fit < n)
+        has[ad->pick.n_util_fit < n ? RESOURCE_GPU : RESOURCE_VRAM] = true;
+    d->n_reasons = 0;
+    for (int r = 0; r < _RESOURCE_MAX; r++)
+        if (has[r])
+            d->reasons[d->n_reasons++] = (enum resource) r;
+    d->gpu_choice = ad->pick.n_fit >= n ? ad->pick.gpus[0] : -1;
+    d->allowed = d->n_reasons == 0;
+}
+
+uint64_t api_admission_gpu_mask(const struct api_admission *ad)
+{
+    uint64_t m = 0;
+
+    if (ad->n_gpus_asked == 0 || ad->pick.n_fit < ad->n_gpus_asked)
+        return 0;
+    for (unsigned i = 0; i < ad->n_gpus_asked; i++)
+        m |= UINT64_C(1) << ad->pick.gpus[i];
+    return m;
+}
+
 int api_admit(struct api *a, const char *task, double complexity, const struct decide_need *declared,
-              struct api_admission *ret)
+              unsigned n_gpus, struct api_admission *ret)
 {
     struct decide_thresholds t;
     struct admit_request rq = { .named = task != NULL, .complexity = complexity, .declared = *declared };
@@ -40,6 +73,8 @@ int api_admit(struct api *a, const char *task, double complexity, const struct d
     lease_table_pool(a->leases, &pool);
     admit_pool_need(&pool, &ret->plan, &ret->need);
     decide(a->view, &t, &ret->need, &ret->decision);
+    if (n_gpus > 0)
+        admit_gpus(a, &t, MIN(n_gpus, (unsigned) DECIDE_GPUS_MAX), ret);
     if (ret->decision.allowed)
         a->counters.asks_allowed_total++;
     else {

@@ -47,13 +47,22 @@ struct api_admission {
     struct admit_plan plan;
     struct decide_need need;        /* what the decision added: plan.need with margins pooled */
     struct decision decision;
+    unsigned n_gpus_asked;          /* GPUs the task asked for ("gpus": N), 0: the one GPU decide()
+                                     * chooses, if any */
+    unsigned n_gpus_fit;            /* of them, how many fit (when n_gpus_asked > 0) */
+    struct gpu_pick pick;           /* the GPUs that fit, most headroom first */
 };
 
 /* Plans the task (declared needs, else its type's predictions, else thresholds), expires due
- * leases and decides on the current view; counts the answer. task may be NULL. Returns 0, or a
- * -errno from the model lookup (the store failed) or -EINVAL for a bad complexity. */
+ * leases and decides on the current view; counts the answer. task may be NULL. With n_gpus > 0
+ * the task needs that many GPUs, each not held by another lease (unless shareable) and each with
+ * room for its per-GPU need (decide_pick_gpus()): the GPU reasons are then those of the pick, and
+ * when allowed, pick.gpus[0..n_gpus) are its GPUs. Returns 0, or a -errno from the model lookup
+ * (the store failed) or -EINVAL for a bad complexity. */
 int api_admit(struct api *a, const char *task, double complexity, const struct decide_need *declared,
-              struct api_admission *ret);
+              unsigned n_gpus, struct api_admission *ret);
+/* The GPUs of an allowed admission as a mask. */
+uint64_t api_admission_gpu_mask(const struct api_admission *ad);
 /* /v1/ask's answer for an admission: allowed, reasons, binding, checks, gpu, sampled_at, lease
  * (steals the reference; NULL for null), prediction and estimate. */
 json_t *api_ask_answer(struct api *a, const char *task, double complexity, const struct api_admission *ad,

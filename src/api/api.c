@@ -61,6 +61,7 @@ void api_thresholds(const struct config *c, struct decide_thresholds *ret)
         .memory_max_pressure_pct = c->thresholds.memory_max_pressure_pct,
         .gpu_max_pct = c->thresholds.gpu_max_pct,
         .vram_max_pct = c->thresholds.vram_max_pct,
+        .gpu_shareable = c->thresholds.gpu_shareable,
         /* capfox's min_free_gb is GiB despite its name; kept so for compatibility. */
         .storage_min_free_bytes = (uint64_t) llround(c->thresholds.storage_min_free_gb * 1073741824.0),
     };

@@ -69,6 +69,8 @@ struct api_task {
     usec_t progress_usec;                 /* CLOCK_MONOTONIC of the last progress report */
     bool stalled;                         /* its supervisor says it stalled */
     usec_t last_activity_real_usec;       /* when it last wrote or used CPU, as reported; 0 unknown */
+    unsigned n_gpus;                      /* the GPUs admitted for it ("gpus": N), 0 none */
+    int gpus[DECIDE_GPUS_MAX];            /* their indices, most headroom first */
 };
 
 #define API_PHASE_MAX 63
@@ -100,9 +102,11 @@ struct api_hooks {
     /* Drops expired leases (and updates view->reserved). */
     void (*leases_expire)(void *userdata);
     /* Creates a lease holding plan->reserve for ttl_usec, its GPU part on GPU gpu_index (-1:
-     * none). 0, -ENOSPC when the table is full. */
+     * none), or, when gpu_mask is not 0, on every GPU in gpu_mask, all of which it holds (struct
+     * lease). 0, -ENOSPC when the table is full. */
     int (*lease_add)(void *userdata, const char *task, double complexity, const struct admit_plan *plan,
-                     const struct decide_need *declared, int gpu_index, usec_t ttl_usec, struct lease *ret);
+                     const struct decide_need *declared, int gpu_index, uint64_t gpu_mask, usec_t ttl_usec,
+                     struct lease *ret);
     /* Releases lease id. 0, -ENOENT when there is none (expired or never existed). */
     int (*lease_release)(void *userdata, uint64_t id);
     /* The learnt models of task: 0 with *ret valid until the next hook call, -ENOENT when the

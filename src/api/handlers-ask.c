@@ -49,7 +49,7 @@ static bool admission_failed(struct api *a, int r, struct http_response *resp, b
 static int ask_reserve(struct api *a, const char *task, double complexity, const struct api_admission *ad,
                        const struct decide_need *declared, usec_t ttl_usec, struct lease *ret)
 {
-    return a->hooks.lease_add(a->hooks.userdata, task, complexity, &ad->plan, declared, ad->decision.gpu_choice,
+    return a->hooks.lease_add(a->hooks.userdata, task, complexity, &ad->plan, declared, ad->decision.gpu_choice, 0,
                               ttl_usec, ret);
 }
 
@@ -123,7 +123,7 @@ void handle_ask(struct api *a, const struct http_request *req, struct http_respo
         return;
 
     struct api_admission ad;
-    r = api_admit(a, task, complexity, &need, &ad);
+    r = api_admit(a, task, complexity, &need, 0, &ad);
     if (admission_failed(a, r, resp, false))
         return;
     bool reasons = query_flag(req, "reason", "X-Reason");
@@ -311,7 +311,7 @@ void handle_v1_ask(struct api *a, const struct http_request *req, struct http_re
         return;
 
     struct api_admission ad;
-    r = api_admit(a, task, complexity, &need, &ad);
+    r = api_admit(a, task, complexity, &need, 0, &ad);
     if (admission_failed(a, r, resp, true))
         return;
     const struct decision *d = &ad.decision;
@@ -322,7 +322,7 @@ void handle_v1_ask(struct api *a, const struct http_request *req, struct http_re
     if (d->allowed && reserve) {
         struct lease l;
         char ts[64], id[API_LEASE_ID_MAX];
-        r = a->hooks.lease_add(a->hooks.userdata, task, complexity, &ad.plan, &need, d->gpu_choice,
+        r = a->hooks.lease_add(a->hooks.userdata, task, complexity, &ad.plan, &need, d->gpu_choice, 0,
                                (usec_t) llround(lease_seconds * 1e6), &l);
         if (r < 0 && r != -ENOSPC) {
             reply_error(resp, 500, "cannot hold the reservation: %s", strerror(-r));

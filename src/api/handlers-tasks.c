@@ -3,7 +3,8 @@
  * learning gets exact per-task figures instead of machine-wide deltas.
  *
  *   GET  /v1/tasks                running supervised tasks
- *   POST /v1/tasks                a task starts   {task, complexity, pid, lease, needs, expected_seconds}
+ *   POST /v1/tasks                a task starts   {task, complexity, pid, lease, needs, expected_seconds,
+ *                                                  admit, gpus}
  *   POST /v1/tasks/ID/usage       its use now     {rss_bytes, cpu_pct, gpu_pct, vram_bytes,
  *                                                  vram_total_bytes}
  *   POST /v1/tasks/ID/end         it ended        {duration_sec, cpu_sec, peak_rss_bytes, peak_vram_bytes,
@@ -48,7 +49,22 @@ static json_t *use_json(const double v[_LEARN_RESOURCE_MAX])
     return o;
 }
 
-static json_t *task_json(const struct api_task *t)
+/* The task's GPUs: their indices and their UUIDs as the driver gives them ("" unknown). */
+static void add_gpus_json(const struct api *a, const struct api_task *t, json_t *o)
+{
+    json_t *idx = json_array(), *uuids = json_array();
+
+    for (unsigned i = 0; idx && uuids && i < t->n_gpus; i++) {
+        int g = t->gpus[i];
+        const char *uuid = a->snapshot && g >= 0 && (unsigned) g < a->snapshot->n_gpus ? a->snapshot->gpus[g].uuid : "";
+        (void) json_array_append_new(idx, json_integer(g));
+        (void) json_array_append_new(uuids, json_string(uuid));
+    }
+    (void) json_object_set_new(o, "gpus", idx ? idx : json_array());
+    (void) json_object_set_new(o, "gpu_uuids", uuids ? uuids : json_array());
+}
+
+static json_t *task_json(const struct api *a, const struct api_task *t)
 {
     char id[API_LEASE_ID_MAX], lease[API_LEASE_ID_MAX], ts[64], te[64];
 
@@ -62,7 +78,7 @@ static json_t *task_json(const struct api_task *t)
         end = json_string(format_rfc3339(te, sizeof(te), now_real + left));
     }
     char la[64];
-    return json_pack("{s:s, s:s, s:o, s:I, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o}", "id", id, "task", t->task,
+    json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o}", "id", id, "task", t->task,
                      "complexity", json_number(t->complexity), "pid", (json_int_t) t->pid, "lease",
                      t->lease_id ? json_string(lease) : json_null(), "started_at",
                      format_rfc3339(ts, sizeof(ts), t->started_real_usec), "expected_end_at", end, "use",
@@ -71,13 +87,16 @@ static json_t *task_json(const struct api_task *t)
                      "last_activity_at",
                      t->last_activity_real_usec ? json_string(format_rfc3339(la, sizeof(la), t->last_activity_real_usec))
                                                 : json_null());
+    if (o)
+        add_gpus_json(a, t, o);
+    return o;
 }
 
 static void tasks_list(struct api *a, struct http_response *resp)
 {
     json_t *arr = json_array();
     for (unsigned i = 0; arr && i < a->n_tasks; i++)
-        (void) json_array_append_new(arr, task_json(&a->tasks[i]));
+        (void) json_array_append_new(arr, task_json(a, &a->tasks[i]));
     reply_json(resp, 200, json_pack("{s:o}", "tasks", arr ? arr : json_array()));
 }
 
@@ -124,7 +143,7 @@ static int object_body(const struct http_request *req, json_t **ret, char *err, 
 static void task_start(struct api *a, const struct http_request *req, struct http_response *resp)
 {
     static const char *const known[] = { "task", "complexity", "pid", "lease", "needs", "expected_seconds",
-                                         "admit" };
+                                         "admit", "gpus" };
     _cleanup_json_ json_t *body = NULL;
     struct api_task t = { 0 }, got;
     const char *task = NULL;
@@ -157,6 +176,19 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
         (void) snprintf(err, sizeof(err), "admit must be true or false");
         r = -EINVAL;
     }
+    unsigned n_gpus = 0;
+    json_t *gv = r >= 0 ? json_object_get(body, "gpus") : NULL;
+    if (gv && !json_is_null(gv)) {
+        if (!json_is_integer(gv) || json_integer_value(gv) < 1 || json_integer_value(gv) > DECIDE_GPUS_MAX) {
+            (void) snprintf(err, sizeof(err), "gpus must be a whole number from 1 to %d", DECIDE_GPUS_MAX);
+            r = -EINVAL;
+        } else
+            n_gpus = (unsigned) json_integer_value(gv);
+    }
+    if (r >= 0 && n_gpus > 0 && !(av && json_is_true(av))) {
+        (void) snprintf(err, sizeof(err), "gpus needs \"admit\": true: GPUs are given at the admission");
+        r = -EINVAL;
+    }
     if (r >= 0 && av && json_is_true(av) && t.lease_id) {
         (void) snprintf(err, sizeof(err), "admit and lease exclude each other: the lease was admitted already");
         r = -EINVAL;
@@ -178,23 +210,36 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
             reply_error(resp, 503, "no complete sample yet; retry in a second");
             return;
         }
-        r = api_admit(a, t.task, t.complexity, &t.declared, &ad);
+        r = api_admit(a, t.task, t.complexity, &t.declared, n_gpus, &ad);
         if (r < 0) {
             reply_error(resp, 500, "cannot read the task's model: %s", strerror(-r));
             return;
         }
         if (!ad.decision.allowed) {
-            reply_json(resp, 503, api_ask_answer(a, t.task, t.complexity, &ad, NULL));
+            json_t *no = api_ask_answer(a, t.task, t.complexity, &ad, NULL);
+            if (no && ad.n_gpus_asked > 0 && ad.n_gpus_fit < ad.n_gpus_asked) {
+                char msg[160];
+                (void) snprintf(msg, sizeof(msg), "%u of the %u GPUs asked for fit (%u GPU%s, not held by another "
+                                "task and with room for its need)", ad.n_gpus_fit, ad.n_gpus_asked,
+                                a->view->n_gpus, a->view->n_gpus == 1 ? "" : "s");
+                (void) json_object_set_new(no, "gpus_fit", json_integer(ad.n_gpus_fit));
+                (void) json_object_set_new(no, "message", json_string(msg));
+            }
+            reply_json(resp, 503, no);
             return;
         }
         struct lease l;
         r = a->hooks.lease_add(a->hooks.userdata, t.task, t.complexity, &ad.plan, &t.declared,
-                               ad.decision.gpu_choice, (usec_t) a->config->admission.lease_sec * USEC_PER_SEC, &l);
+                               ad.decision.gpu_choice, api_admission_gpu_mask(&ad),
+                               (usec_t) a->config->admission.lease_sec * USEC_PER_SEC, &l);
         if (r < 0) {
             reply_error(resp, 503, "too many leases are held");
             return;
         }
         t.lease_id = l.id;
+        t.n_gpus = ad.n_gpus_asked;
+        for (unsigned i = 0; i < t.n_gpus; i++)
+            t.gpus[i] = ad.pick.gpus[i];
         char id[API_LEASE_ID_MAX], ts[64];
         api_format_lease_id(id, l.id);
         admission = api_ask_answer(a, t.task, t.complexity, &ad,
@@ -235,7 +280,7 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
         reply_error(resp, 500, "cannot start the task: %s", strerror(-r));
         return;
     }
-    json_t *o = task_json(&got);
+    json_t *o = task_json(a, &got);
     if (o && admission)
         (void) json_object_set_new(o, "admission", admission);
     else

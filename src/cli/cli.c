@@ -58,7 +58,7 @@ static const struct option_def options[] = {
     { "max-mem", 0, true, CLI_OPTION_MAX_MEM },  { "max-cpu", 0, true, CLI_OPTION_MAX_CPU },
     { "max-pids", 0, true, CLI_OPTION_MAX_PIDS }, { "no-cgroup", 0, false, CLI_OPTION_NO_CGROUP },
     { "phase", 0, true, CLI_OPTION_PHASE },      { "stall", 0, true, CLI_OPTION_STALL },
-    { "on-stall", 0, true, CLI_OPTION_ON_STALL },
+    { "on-stall", 0, true, CLI_OPTION_ON_STALL }, { "gpus", 0, true, CLI_OPTION_GPUS },
 };
 
 const char *cli_option_to_string(enum cli_option o)
@@ -80,7 +80,7 @@ const char *cli_option_to_string(enum cli_option o)
         [CLI_OPTION_MAX_MEM] = "--max-mem", [CLI_OPTION_MAX_CPU] = "--max-cpu",
         [CLI_OPTION_MAX_PIDS] = "--max-pids", [CLI_OPTION_NO_CGROUP] = "--no-cgroup",
         [CLI_OPTION_PHASE] = "--phase",     [CLI_OPTION_STALL] = "--stall",
-        [CLI_OPTION_ON_STALL] = "--on-stall",
+        [CLI_OPTION_ON_STALL] = "--on-stall", [CLI_OPTION_GPUS] = "--gpus",
     };
 
     if ((int) o < 0 || o >= _CLI_OPTION_MAX)
@@ -281,6 +281,13 @@ static int set_option(struct cli_args *a,
         if (parse_duration(v, &a->stall_usec) < 0 || (a->stall_usec != 0 && a->stall_usec < USEC_PER_SEC))
             return fail(err, "invalid --stall '%s': expected 0 (off) or a duration of at least 1s, such as 5m", v);
         return 0;
+    case CLI_OPTION_GPUS: {
+        uint64_t n;
+        if (safe_atou64(v, &n) < 0 || n < 1 || n > 16)
+            return fail(err, "invalid --gpus '%s': expected a number of GPUs from 1 to 16", v);
+        a->gpus = (unsigned) n;
+        return 0;
+    }
     case CLI_OPTION_ON_STALL:
         if (strcmp(v, "warn") == 0)
             a->on_stall_kill = false;

@@ -61,6 +61,7 @@ enum cli_option {
     CLI_OPTION_PHASE,
     CLI_OPTION_STALL,
     CLI_OPTION_ON_STALL,
+    CLI_OPTION_GPUS,
     _CLI_OPTION_MAX,
     _CLI_OPTION_INVALID = -22,
 };
@@ -130,6 +131,7 @@ struct cli_args {
     bool no_cgroup;            /* --no-cgroup */
     usec_t stall_usec;         /* --stall: no output and no CPU for this long is a stall; 0 off */
     bool on_stall_kill;        /* --on-stall=kill */
+    unsigned gpus;             /* --gpus N: GPUs to hold for the command, 1..16; 0 = not asked */
     const char *phase;         /* progress --phase NAME, borrowed */
     struct cli_needs needs;
 

@@ -34,6 +34,7 @@
 #define WAIT_MIN_USEC        USEC_PER_SEC
 #define WAIT_MAX_USEC        (30 * USEC_PER_SEC)
 #define ENV_MAX              4096
+#define GPU_LIST_MAX         (16 * 100)  /* 16 UUIDs of at most 95 bytes and their commas */
 
 struct run_ctx {
     const struct cli_args *args;
@@ -43,7 +44,46 @@ struct run_ctx {
     char lease[32];         /* "" none */
     char task_id[32];       /* "" none */
     const char *stopped;    /* why headroom stopped it: "timed out", "stalled"; NULL */
+    bool has_gpus;          /* the daemon gave it GPUs (--gpus) */
+    char gpu_devices[GPU_LIST_MAX]; /* CUDA_VISIBLE_DEVICES: their UUIDs, else indices */
+    char gpu_indices[GPU_LIST_MAX]; /* HEADROOM_GPUS: their indices */
+    char env_cuda[GPU_LIST_MAX + 32], env_gpus[GPU_LIST_MAX + 32]; /* the two as NAME=VALUE */
 };
+
+/* The GPUs of an admitted task's answer ("gpus", "gpu_uuids") as CUDA_VISIBLE_DEVICES and
+ * HEADROOM_GPUS lists. CUDA takes "GPU-..." UUIDs, which stay right when the order of the
+ * devices differs from the driver's; a GPU without a UUID goes by its index. */
+static int take_gpus(struct run_ctx *c, const json_t *answer)
+{
+    const json_t *idx = json_get(answer, "gpus"), *uuids = json_get(answer, "gpu_uuids");
+    size_t n = json_array_size(idx), pd = 0, pi = 0;
+
+    if (!json_is_array(idx) || n == 0 || n > 16)
+        return -EBADMSG;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = json_array_get(idx, i);
+        const char *u = json_string_value(json_array_get(uuids, i));
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= 16)
+            return -EBADMSG;
+        int g = (int) json_integer_value(v);
+        /* A UUID goes into the environment as is: only the characters a UUID has. */
+        bool uuid_ok = u && u[0] && strlen(u) < 96 && strspn(u, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                                "0123456789-_") == strlen(u);
+        int k = uuid_ok ? snprintf(c->gpu_devices + pd, sizeof(c->gpu_devices) - pd, "%s%s", i ? "," : "", u)
+                        : snprintf(c->gpu_devices + pd, sizeof(c->gpu_devices) - pd, "%s%d", i ? "," : "", g);
+        if (k < 0 || (size_t) k >= sizeof(c->gpu_devices) - pd)
+            return -EBADMSG;
+        pd += (size_t) k;
+        k = snprintf(c->gpu_indices + pi, sizeof(c->gpu_indices) - pi, "%s%d", i ? "," : "", g);
+        if (k < 0 || (size_t) k >= sizeof(c->gpu_indices) - pi)
+            return -EBADMSG;
+        pi += (size_t) k;
+    }
+    (void) snprintf(c->env_cuda, sizeof(c->env_cuda), "CUDA_VISIBLE_DEVICES=%s", c->gpu_devices);
+    (void) snprintf(c->env_gpus, sizeof(c->env_gpus), "HEADROOM_GPUS=%s", c->gpu_indices);
+    c->has_gpus = true;
+    return 0;
+}
 
 /* One request; the answer's JSON in *ret (NULL when not JSON). Returns the HTTP status, or a
  * -errno for a transport failure. */
@@ -106,6 +146,8 @@ static json_t *ask_body(struct run_ctx *c, enum ask_way way)
     json_t *o = r < 0 ? NULL : json_loads(text, 0, NULL);
     if (o && way == ASK_START) {
         (void) json_object_set_new(o, "admit", json_true());
+        if (a->gpus)
+            (void) json_object_set_new(o, "gpus", json_integer(a->gpus));
         if (a->run_timeout_usec)
             (void) json_object_set_new(o, "expected_seconds", json_real((double) a->run_timeout_usec / 1e6));
     }
@@ -138,9 +180,17 @@ static int admit(struct run_ctx *c)
                           strerror(-status), c->task);
                 return SV_EXIT_DENIED;
             }
-            cli_warning(a, "cannot reach the daemon (%s): running '%s' without admission", strerror(-status),
-                        c->task);
+            cli_warning(a, "cannot reach the daemon (%s): running '%s' without admission%s", strerror(-status),
+                        c->task, a->gpus ? " and without GPUs held for it (CUDA_VISIBLE_DEVICES unchanged)" : "");
             return 0;
+        }
+        if (a->gpus && status != 201 && status != 503) {
+            /* Only the admission that starts the task gives GPUs: no fallback can hold them. */
+            char msg[CLI_MESSAGE_MAX];
+            const char *err = json_get_string(answer, "error");
+            (void) snprintf(msg, sizeof(msg), "%s", err ? err : "it does not give GPUs to tasks");
+            cli_error("the daemon cannot give '%s' GPUs (--gpus, HTTP %d): %s", c->task, status, msg);
+            return SV_EXIT_INTERNAL;
         }
         if (way != ASK_CAPFOX && (status == 404 || status == 405)) {
             /* capfox: no /v1, no leases; its /ask is the question it can answer. */
@@ -159,6 +209,10 @@ static int admit(struct run_ctx *c)
                 (void) snprintf(c->task_id, sizeof(c->task_id), "%s", id);
             if (lease)
                 (void) snprintf(c->lease, sizeof(c->lease), "%s", lease);
+            if (a->gpus && take_gpus(c, answer) < 0) {
+                cli_error("the daemon admitted '%s' without a usable list of GPUs", c->task);
+                return SV_EXIT_INTERNAL;
+            }
             return 0;
         }
         if (status == 200) {
@@ -178,6 +232,8 @@ static int admit(struct run_ctx *c)
         usec_t now = now_usec(CLOCK_MONOTONIC);
         if (!a->wait || (a->wait_usec && now - start >= a->wait_usec)) {
             const char *why = json_get_string(answer, "error");
+            if (!why)
+                why = json_get_string(answer, "message");
             if (!a->quiet && why) {
                 char msg[CLI_MESSAGE_MAX];
                 (void) snprintf(msg, sizeof(msg), "%s", why);
@@ -241,24 +297,33 @@ done:
 }
 
 /* environ plus HEADROOM_TASK (and HEADROOM_TASK_ID when registered), for the command and for
- * `headroom progress` run from it. */
-static char **make_env(const struct run_ctx *c, char *buf_task, size_t len_task, char *buf_id, size_t len_id)
+ * `headroom progress` run from it; with GPUs given, CUDA_VISIBLE_DEVICES and HEADROOM_GPUS. */
+static char **make_env(struct run_ctx *c, char *buf_task, size_t len_task, char *buf_id, size_t len_id)
 {
     size_t n = 0;
     while (environ[n] && n < ENV_MAX)
         n++;
-    char **env = calloc(n + 3, sizeof(char *));
+    char **env = calloc(n + 5, sizeof(char *));
     if (!env)
         return NULL;
     size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "HEADROOM_TASK=", 14) != 0 && strncmp(environ[i], "HEADROOM_TASK_ID=", 17) != 0)
-            env[k++] = environ[i];
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(environ[i], "HEADROOM_TASK=", 14) == 0 || strncmp(environ[i], "HEADROOM_TASK_ID=", 17) == 0)
+            continue;
+        if (c->has_gpus && (strncmp(environ[i], "CUDA_VISIBLE_DEVICES=", 21) == 0 ||
+                            strncmp(environ[i], "HEADROOM_GPUS=", 14) == 0))
+            continue;
+        env[k++] = environ[i];
+    }
     (void) snprintf(buf_task, len_task, "HEADROOM_TASK=%s", c->task);
     env[k++] = buf_task;
     if (c->task_id[0]) {
         (void) snprintf(buf_id, len_id, "HEADROOM_TASK_ID=%s", c->task_id);
         env[k++] = buf_id;
+    }
+    if (c->has_gpus) {
+        env[k++] = c->env_cuda;
+        env[k++] = c->env_gpus;
     }
     env[k] = NULL;
     return env;
@@ -499,6 +564,10 @@ const struct cli_command cli_command_run = {
             "      --complexity N      how big this run is, 0 to 1e15 (default 0)\n"
             "      --cpu PCT, --mem SIZE, --gpu PCT, --vram SIZE, --disk SIZE\n"
             "                          what it needs, as for ask; else the learnt prediction\n"
+            "      --gpus N            hold N GPUs (1-16) for it alone: each with room for the\n"
+            "                          --gpu/--vram need and held by no other task (unless\n"
+            "                          thresholds.gpu.shareable); COMMAND gets their UUIDs in\n"
+            "                          CUDA_VISIBLE_DEVICES and their indices in HEADROOM_GPUS\n"
             "      --wait[=DURATION]   when denied, wait for capacity (for ever, or DURATION)\n"
             "      --timeout DURATION  stop COMMAND after DURATION: SIGTERM, then SIGKILL\n"
             "      --kill-after DUR    the grace between them (default 10s)\n"
@@ -522,7 +591,7 @@ const struct cli_command cli_command_run = {
                CLI_OPT(CLI_OPTION_TASK) | CLI_OPT(CLI_OPTION_WAIT) | CLI_OPT(CLI_OPTION_KILL_AFTER) |
                CLI_OPT(CLI_OPTION_ON_UNAVAILABLE) | CLI_OPT(CLI_OPTION_MAX_MEM) | CLI_OPT(CLI_OPTION_MAX_CPU) |
                CLI_OPT(CLI_OPTION_MAX_PIDS) | CLI_OPT(CLI_OPTION_NO_CGROUP) | CLI_OPT(CLI_OPTION_STALL) |
-               CLI_OPT(CLI_OPTION_ON_STALL),
+               CLI_OPT(CLI_OPTION_ON_STALL) | CLI_OPT(CLI_OPTION_GPUS),
     .arg_name = "COMMAND",
     .stop_at_operand = true,
     .run = run,

@@ -111,6 +111,7 @@ static const struct key_def memory_keys[] = {
 
 static const struct key_def gpu_keys[] = {
     LEAF("max_percent", KEY_DOUBLE, thresholds.gpu_max_pct, 0, 100),
+    LEAF("shareable", KEY_BOOL, thresholds.gpu_shareable, 0, 0),
     END,
 };
 

@@ -59,6 +59,8 @@ struct config {
         double memory_max_pressure_pct;   /* thresholds.memory.max_pressure: PSI memory some avg10,
                                            * default 20, 0..100; 0 disables the check */
         double gpu_max_pct;               /* thresholds.gpu.max_percent, default 90, 0..100 */
+        bool gpu_shareable;               /* thresholds.gpu.shareable, default false: a GPU a
+                                           * task holds is given to no other task */
         double vram_max_pct;              /* thresholds.vram.max_percent, default 85, 0..100 */
         double storage_min_free_gb;       /* thresholds.storage.min_free_gb, default 10, ≥ 0 (GiB) */
     } thresholds;

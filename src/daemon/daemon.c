@@ -345,10 +345,11 @@ static void hook_leases_expire(void *userdata)
 }
 
 static int hook_lease_add(void *userdata, const char *task, double complexity, const struct admit_plan *plan,
-                          const struct decide_need *declared, int gpu_index, usec_t ttl_usec, struct lease *ret)
+                          const struct decide_need *declared, int gpu_index, uint64_t gpu_mask, usec_t ttl_usec,
+                          struct lease *ret)
 {
-    return leases_add(userdata, task, complexity, &plan->reserve, &plan->margin, declared, gpu_index, ttl_usec,
-                      ret);
+    return leases_add(userdata, task, complexity, &plan->reserve, &plan->margin, declared, gpu_index, gpu_mask,
+                      ttl_usec, ret);
 }
 
 static int hook_lease_release(void *userdata, uint64_t id)

@@ -64,6 +64,7 @@ void leases_sync_api(struct daemon *d)
     for (unsigned i = 0; i < d->view.n_gpus; i++) {
         d->view.gpus[i].reserved_util_pct = 0;
         d->view.gpus[i].reserved_vram_bytes = 0;
+        d->view.gpus[i].held = false;
     }
     lease_table_sum(&d->leases, &d->view.reserved);
     lease_table_apply_gpus(&d->leases, &d->view);
@@ -90,7 +91,7 @@ void leases_expire(struct daemon *d, usec_t now)
 
 int leases_add(struct daemon *d, const char *task, double complexity, const struct decide_need *reserve,
                const struct decide_need *margin, const struct decide_need *declared, int gpu_index,
-               usec_t ttl_usec, struct lease *ret)
+               uint64_t gpu_mask, usec_t ttl_usec, struct lease *ret)
 {
     struct lease l;
 
@@ -102,6 +103,11 @@ int leases_add(struct daemon *d, const char *task, double complexity, const stru
     /* Only a reserve with a GPU part is placed on a GPU. */
     if (reserve->gpu_pct > 0 || reserve->vram_pct > 0 || reserve->vram_bytes > 0)
         l.gpu_index = gpu_index;
+    /* A task given GPUs holds them all, needs declared or not; the store keeps the first. */
+    if (gpu_mask) {
+        l.gpu_mask = gpu_mask;
+        l.gpu_index = __builtin_ctzll(gpu_mask);
+    }
     int r = lease_table_add(&d->leases, &l);
     if (r < 0)
         return r;

@@ -14,11 +14,14 @@ void leases_stop(struct daemon *d);
 /* Drops leases past their deadline (from the store too) and updates view.reserved. */
 void leases_expire(struct daemon *d, usec_t now);
 
-/* A new unattached lease holding reserve. 0, -ENOSPC when the table is full. The lease is in the
- * store when this returns (or a warning said it could not be). */
+/* A new unattached lease holding reserve: its GPU part on gpu_index (kept only when the reserve
+ * has a GPU part), or, when gpu_mask is not 0, on every GPU in gpu_mask, which it then holds
+ * whatever its reserve. 0, -ENOSPC when the table is full. The lease is in the store when this
+ * returns (or a warning said it could not be); the store keeps one GPU index, so a lease on
+ * several GPUs comes back after a restart holding its first GPU only. */
 int leases_add(struct daemon *d, const char *task, double complexity, const struct decide_need *reserve,
                const struct decide_need *margin, const struct decide_need *declared, int gpu_index,
-               usec_t ttl_usec, struct lease *ret);
+               uint64_t gpu_mask, usec_t ttl_usec, struct lease *ret);
 
 /* Writes l to the store again (after it was attached or its deadline moved), so that a restart
  * brings it back as it is now. A failure is logged and the lease kept in memory. */

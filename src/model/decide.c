@@ -103,6 +103,18 @@ static double mem_pct_of(const struct decide_input *in, const struct decide_need
     return pct;
 }
 
+static bool need_uses_gpu(const struct decide_need *n)
+{
+    return n->gpu_pct > 0 || n->vram_pct > 0 || n->vram_bytes > 0;
+}
+
+/* How far a GPU's two checks are from their limits, relative to them: the smaller. */
+static double gpu_headroom(const struct decide_check *cu, const struct decide_check *cv,
+                           const struct decide_thresholds *t)
+{
+    return MIN_D(cu->headroom / MAX_D(t->gpu_max_pct, 1e-9), cv->headroom / MAX_D(t->vram_max_pct, 1e-9));
+}
+
 void decide(const struct decide_input *in, const struct decide_thresholds *t,
             const struct decide_need *need, struct decision *ret)
 {
@@ -141,6 +153,9 @@ void decide(const struct decide_input *in, const struct decide_thresholds *t,
     if (in->n_gpus > 0) {
         unsigned n = MIN_GPUS(in->n_gpus);
         bool any_util_ok = false;
+        /* Held GPUs are skipped for a task that needs a GPU only: a task without a GPU need is
+         * placed on none, so another task holding them does not concern it. */
+        bool skip_held = !t->gpu_shareable && need_uses_gpu(need);
         double best_headroom = -INFINITY;
 
         for (unsigned i = 0; i < n; i++) {
@@ -158,11 +173,12 @@ void decide(const struct decide_input *in, const struct decide_thresholds *t,
                 cu->ok = cv->ok = false;
                 continue;
             }
+            if (skip_held && g->held)
+                continue;
             if (cu->ok)
                 any_util_ok = true;
             if (cu->ok && cv->ok) {
-                double h = MIN_D(cu->headroom / MAX_D(t->gpu_max_pct, 1e-9),
-                                 cv->headroom / MAX_D(t->vram_max_pct, 1e-9));
+                double h = gpu_headroom(cu, cv, t);
                 if (h > best_headroom) {
                     best_headroom = h;
                     d->gpu_choice = (int) i;
@@ -203,4 +219,48 @@ void decide(const struct decide_input *in, const struct decide_thresholds *t,
     }
 
     d->allowed = d->n_reasons == 0;
+}
+
+void decide_pick_gpus(const struct decide_input *in, const struct decide_thresholds *t,
+                      const struct decide_need *need, uint64_t held_mask, struct gpu_pick *ret)
+{
+    static const struct decide_need no_need;
+    double headroom[DECIDE_GPUS_MAX];
+    struct gpu_pick p = { 0 };
+
+    if (!need)
+        need = &no_need;
+    if (t->gpu_shareable)
+        held_mask = 0;
+    for (unsigned i = 0; i < MIN_GPUS(in->n_gpus); i++) {
+        const struct decide_gpu *g = &in->gpus[i];
+        struct decision one = { 0 };
+        if (g->lost || (held_mask & (UINT64_C(1) << i)))
+            continue;
+        double vram_reserved = g->vram_total_bytes > 0
+                                       ? 100.0 * (double) g->reserved_vram_bytes / (double) g->vram_total_bytes
+                                       : 0.0;
+        /* decide()'s own checks, so that both rank and pass a GPU alike. */
+        const struct decide_check *cu = add_check(&one, RESOURCE_GPU, (int) i, true, g->util_pct,
+                                                  g->reserved_util_pct, need->gpu_pct, t->gpu_max_pct);
+        const struct decide_check *cv = add_check(&one, RESOURCE_VRAM, (int) i, true, vram_pct(g, need),
+                                                  vram_reserved, vram_need_pct(g, need), t->vram_max_pct);
+        if (!cu->ok)
+            continue;
+        p.n_util_fit++;
+        if (!cv->ok)
+            continue;
+        /* Insertion by headroom, most first; equal headroom keeps the lower index first. */
+        double h = gpu_headroom(cu, cv, t);
+        unsigned k = p.n_fit;
+        while (k > 0 && headroom[k - 1] < h) {
+            headroom[k] = headroom[k - 1];
+            p.gpus[k] = p.gpus[k - 1];
+            k--;
+        }
+        headroom[k] = h;
+        p.gpus[k] = (int) i;
+        p.n_fit++;
+    }
+    *ret = p;
 }

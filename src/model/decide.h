@@ -11,6 +11,8 @@
  *   memory_pressure   PSI memory some avg10          > memory_max_pressure_pct (0 = off)
  *   gpu_overload      no GPU with util + need_gpu    ≤ gpu_max_pct
  *   vram_overload     no such GPU with vram% + need  ≤ vram_max_pct
+ *                     (a GPU held by a lease counts for a task that needs a GPU only when
+ *                     gpu_shareable; a lost GPU never counts)
  *   storage_low       any path: free - need_disk     < storage_min_free_bytes (need on paths[0])
  * Reasons come out in that order. A GPU rule only applies when GPUs exist. */
 
@@ -45,6 +47,9 @@ struct decide_gpu {
     double reserved_util_pct;
     uint64_t reserved_vram_bytes;
     bool lost;
+    /* A lease of an admitted task holds this GPU (lease_table_apply_gpus()): unless GPUs are
+     * shareable, no other task that needs a GPU is placed on it. */
+    bool held;
 };
 
 struct decide_disk {
@@ -89,6 +94,7 @@ struct decide_thresholds {
     double gpu_max_pct;
     double vram_max_pct;
     uint64_t storage_min_free_bytes;
+    bool gpu_shareable;              /* a GPU held by a lease may be given to another task too */
 };
 
 
@@ -120,3 +126,20 @@ struct decision {
 /* Decides. Always succeeds for valid pointers; fills *ret completely. */
 void decide(const struct decide_input *in, const struct decide_thresholds *t,
             const struct decide_need *need, struct decision *ret);
+
+/* The GPUs a task that needs several would go to. */
+struct gpu_pick {
+    unsigned n_fit;                  /* GPUs that pass both checks and are free to take */
+    unsigned n_util_fit;             /* of the GPUs free to take, those with utilization room */
+    int gpus[DECIDE_GPUS_MAX];       /* the n_fit fitting GPUs, most headroom first (ties: the
+                                      * lower index first) */
+};
+
+/* Ranks the GPUs for a task that needs need (per GPU) on each of several GPUs. A GPU fits when it
+ * is not lost, not in held_mask (bit i: GPU i is held by a lease of another task; ignored when
+ * t->gpu_shareable), and passes decide()'s GPU and VRAM checks with need. The headroom that ranks
+ * them is decide()'s: the smaller of the two checks' headroom relative to its limit. A caller
+ * wanting n GPUs takes gpus[0..n) when n_fit >= n; otherwise the reason is gpu_overload when
+ * n_util_fit < n, else vram_overload. Pure; always succeeds for valid pointers. */
+void decide_pick_gpus(const struct decide_input *in, const struct decide_thresholds *t,
+                      const struct decide_need *need, uint64_t held_mask, struct gpu_pick *ret);

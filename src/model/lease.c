@@ -145,16 +145,40 @@ void lease_table_sum(const struct lease_table *t, struct decide_need *ret)
     admit_pool_held(&p, ret);
 }
 
+uint64_t lease_gpus(const struct lease *l)
+{
+    if (l->gpu_mask)
+        return l->gpu_mask;
+    if (l->gpu_index >= 0 && l->gpu_index < DECIDE_GPUS_MAX)
+        return UINT64_C(1) << l->gpu_index;
+    return 0;
+}
+
+uint64_t lease_table_held_gpus(const struct lease_table *t)
+{
+    uint64_t m = 0;
+
+    for (unsigned i = 0; i < t->n; i++)
+        m |= t->v[i].gpu_mask;
+    return m;
+}
+
 void lease_table_apply_gpus(const struct lease_table *t, struct decide_input *v)
 {
+    unsigned n = v->n_gpus > DECIDE_GPUS_MAX ? DECIDE_GPUS_MAX : v->n_gpus;
+
     for (unsigned i = 0; i < t->n; i++) {
         const struct lease *l = &t->v[i];
-        if (l->gpu_index < 0 || (unsigned) l->gpu_index >= v->n_gpus)
-            continue;
-        struct decide_gpu *g = &v->gpus[l->gpu_index];
-        g->reserved_util_pct += l->remaining.gpu_pct;
-        g->reserved_vram_bytes += l->remaining.vram_bytes;
-        if (l->remaining.vram_pct > 0 && g->vram_total_bytes > 0)
-            g->reserved_vram_bytes += (uint64_t) (l->remaining.vram_pct / 100.0 * (double) g->vram_total_bytes);
+        uint64_t m = lease_gpus(l);
+        for (unsigned k = 0; k < n; k++) {
+            if (!(m & (UINT64_C(1) << k)))
+                continue;
+            struct decide_gpu *g = &v->gpus[k];
+            g->held = g->held || (l->gpu_mask & (UINT64_C(1) << k));
+            g->reserved_util_pct += l->remaining.gpu_pct;
+            g->reserved_vram_bytes += l->remaining.vram_bytes;
+            if (l->remaining.vram_pct > 0 && g->vram_total_bytes > 0)
+                g->reserved_vram_bytes += (uint64_t) (l->remaining.vram_pct / 100.0 * (double) g->vram_total_bytes);
+        }
     }
 }

@@ -39,7 +39,14 @@ struct lease {
     struct decide_need remaining;    /* reserve less what the task has reached */
     struct decide_need margin;       /* of reserve, the margin admission pooled (admit_plan()'s
                                       * margin); zero, as lease_init() leaves it: held whole */
-    int gpu_index;                   /* the GPU its GPU and VRAM reserve is on, -1 none */
+    int gpu_index;                   /* the GPU its GPU and VRAM reserve is on, -1 none; for a
+                                      * lease on several GPUs, the first of them */
+    uint64_t gpu_mask;               /* the GPUs given to its task (bit i: GPU i; a task started
+                                      * with "gpus": N), 0 none: each is held for that task alone
+                                      * while the lease lives, unless GPUs are shareable, and the
+                                      * GPU and VRAM reserve applies to each. A lease with an empty
+                                      * mask (a /v1/ask reservation) holds its reserve on gpu_index
+                                      * and keeps no GPU to itself. */
     enum lease_holder holder;
     uint64_t task_id;                /* the supervised task holding it, 0 for none */
     double baseline[_LEARN_RESOURCE_MAX]; /* use when attached (percentage points) */
@@ -94,7 +101,14 @@ void lease_table_pool(const struct lease_table *t, struct admit_pool *ret);
 /* What every lease's remaining reserve holds together: the pool's admit_pool_held(). */
 void lease_table_sum(const struct lease_table *t, struct decide_need *ret);
 
-/* Adds every lease's remaining GPU and VRAM reserve to the GPU it is on (reserved_util_pct,
- * reserved_vram_bytes of v->gpus; VRAM held in percent is converted with that GPU's size). A lease
- * on a GPU that is not in v holds nothing there. */
+/* The GPUs lease l reserves on: its gpu_mask, else the bit of gpu_index, else 0. */
+uint64_t lease_gpus(const struct lease *l);
+
+/* The GPUs that leases keep to their tasks (their gpu_mask), ORed. */
+uint64_t lease_table_held_gpus(const struct lease_table *t);
+
+/* Adds every lease's remaining GPU and VRAM reserve to each GPU it reserves on (lease_gpus();
+ * reserved_util_pct, reserved_vram_bytes of v->gpus; VRAM held in percent is converted with that
+ * GPU's size) and marks the GPUs of every gpu_mask held. A lease on a GPU that is not in v holds
+ * nothing there. */
 void lease_table_apply_gpus(const struct lease_table *t, struct decide_input *v);
