@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "api/ctl-server.h"
+#include "api/unix-listen.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -307,37 +308,18 @@ static int on_accept(struct loop_source *src, int fd, uint32_t events, void *use
     return 0;
 }
 
-/* Removes a socket file nobody accepts on (left over from a crash); refuses to touch one that
- * answers, which belongs to a running daemon. */
-static int clear_stale(const struct sockaddr_un *sa)
-{
-    _cleanup_close_ int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-    if (probe < 0)
-        return negative_errno();
-    if (connect(probe, (const struct sockaddr *) sa, sizeof(*sa)) == 0)
-        return -EADDRINUSE;
-    if (errno == EAGAIN || errno == EPROTOTYPE)
-        return -EADDRINUSE; /* a live listener: with a full backlog, or of another socket type */
-    if (errno == ECONNREFUSED)
-        (void) unlink(sa->sun_path);
-    return 0;
-}
-
 int ctl_server_new(struct loop *l,
                    const char *path,
                    unsigned mode,
                    const struct ctl_server_options *o,
                    struct ctl_server **ret)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
     int r;
 
     if (!l || !path || !o || o->max_connections == 0 || !o->handler)
         return -EINVAL;
-    if (strlen(path) >= sizeof(sa.sun_path))
+    if (strlen(path) >= sizeof(((struct sockaddr_un *) NULL)->sun_path))
         return -ENAMETOOLONG;
-    strcpy(sa.sun_path, path);
 
     _cleanup_free_ struct ctl_server *s = calloc(1, sizeof(*s));
     if (!s)
@@ -346,25 +328,9 @@ int ctl_server_new(struct loop *l,
     if (!buf)
         return -ENOMEM;
 
-    r = clear_stale(&sa);
-    if (r < 0)
-        return r;
-
-    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    _cleanup_close_ int fd = unix_listen(path, SOCK_SEQPACKET, mode);
     if (fd < 0)
-        return negative_errno();
-    /* Created inaccessible, then given its mode: nobody can connect in between. */
-    mode_t old = umask(0177);
-    int b = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
-    int saved = errno;
-    umask(old);
-    if (b < 0)
-        return -saved;
-    if (chmod(path, mode) < 0 || listen(fd, SOMAXCONN) < 0) {
-        r = negative_errno();
-        (void) unlink(path);
-        return r;
-    }
+        return fd;
 
     *s = (struct ctl_server){ .loop = l, .opts = *o, .fd = fd };
     (void) snprintf(s->path, sizeof(s->path), "%s", path);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "api/http-server.h"
+#include "api/unix-listen.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -498,48 +499,9 @@ int http_server_listen_tcp(struct http_server *s, const char *host, unsigned por
 
 int http_server_listen_unix(struct http_server *s, const char *path, unsigned mode)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    strcpy(sa.sun_path, path);
-
-    char dir[PATH_MAX];
-    (void) snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        int r = mkdir_p(dir, 0755);
-        if (r < 0)
-            return r;
-    }
-
-    /* A socket file nobody accepts on is left over from a crash: replace it. One that answers
-     * belongs to a running daemon: refuse, never steal it. */
-    {
-        _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (probe < 0)
-            return negative_errno();
-        if (connect(probe, (struct sockaddr *) &sa, sizeof(sa)) == 0)
-            return -EADDRINUSE;
-        if (errno == ECONNREFUSED)
-            (void) unlink(path);
-    }
-
-    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    _cleanup_close_ int fd = unix_listen(path, SOCK_STREAM, mode);
     if (fd < 0)
-        return negative_errno();
-    mode_t old = umask(0177);
-    int b = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
-    int saved = errno;
-    umask(old);
-    if (b < 0)
-        return -saved;
-    if (chmod(path, mode) < 0 || listen(fd, SOMAXCONN) < 0) {
-        int r = negative_errno();
-        (void) unlink(path);
-        return r;
-    }
+        return fd;
     int r = add_listener(s, fd, true, path);
     if (r < 0) {
         (void) unlink(path);
