@@ -57,6 +57,12 @@ int store_refuse(struct store *s, int r, const char *fmt, ...) _printf_(3, 4);
 /* Steps a statement: 1 for a row, 0 when done, or a -errno from store_fail(). */
 int store_step(struct store *s, sqlite3_stmt *st, const char *what);
 
+/* Steps st to its end and calls row(s, st, ctx) on each row, with s->in_callback set so that a
+ * caller's callback inside row cannot re-enter the store. A negative return from row stops and is
+ * returned. Returns the number of rows (capped at INT_MAX) or a -errno of store_step(). */
+int store_foreach_row(struct store *s, sqlite3_stmt *st, const char *what,
+                      int (*row)(struct store *s, sqlite3_stmt *st, void *ctx), void *ctx);
+
 /* BEGIN IMMEDIATE: takes the write lock up front, so that a transaction never has to upgrade from
  * a read lock, which in WAL mode can fail at once with SQLITE_BUSY_SNAPSHOT and no busy wait. */
 int store_begin(struct store *s);

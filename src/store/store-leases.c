@@ -173,37 +173,30 @@ static int read_lease_row(struct store *s, sqlite3_stmt *st, struct store_lease 
     return 0;
 }
 
+struct lease_iter {
+    int (*cb)(const struct store_lease *l, void *userdata);
+    void *userdata;
+};
+
+static int lease_row(struct store *s, sqlite3_stmt *st, void *ctx)
+{
+    struct lease_iter *it = ctx;
+    struct store_lease l;
+    int r = read_lease_row(s, st, &l);
+    return r < 0 ? r : it->cb(&l, it->userdata);
+}
+
 int store_foreach_lease(struct store *s,
                         int (*cb)(const struct store_lease *l, void *userdata),
                         void *userdata)
 {
     _cleanup_stmt_reset_ sqlite3_stmt *st = NULL;
-    int n = 0, r;
 
     assert(s);
     assert(cb);
     assert(!s->in_callback);
 
     st = s->stmts[STORE_STMT_LEASE_ALL];
-    for (;;) {
-        struct store_lease l;
-
-        r = store_step(s, st, "list leases");
-        if (r < 0)
-            return r;
-        if (r == 0)
-            break;
-        r = read_lease_row(s, st, &l);
-        if (r < 0)
-            return r;
-
-        s->in_callback = true;
-        r = cb(&l, userdata);
-        s->in_callback = false;
-        if (r < 0)
-            return r;
-        if (n < INT_MAX)
-            n++;
-    }
-    return n;
+    struct lease_iter it = { cb, userdata };
+    return store_foreach_row(s, st, "list leases", lease_row, &it);
 }

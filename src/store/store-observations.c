@@ -480,39 +480,32 @@ int store_get_task_stats(struct store *s, const char *task, struct task_stats *r
     return stats_get(s, task, ret);
 }
 
+struct stats_iter {
+    int (*cb)(const struct task_stats *st, void *userdata);
+    void *userdata;
+};
+
+static int stats_row(struct store *s, sqlite3_stmt *st, void *ctx)
+{
+    struct stats_iter *it = ctx;
+    struct task_stats t;
+    int r = read_stats_row(s, st, &t);
+    return r < 0 ? r : it->cb(&t, it->userdata);
+}
+
 int store_foreach_task_stats(struct store *s,
                              int (*cb)(const struct task_stats *st, void *userdata),
                              void *userdata)
 {
     _cleanup_stmt_reset_ sqlite3_stmt *st = NULL;
-    int n = 0, r;
 
     assert(s);
     assert(cb);
     assert(!s->in_callback);
 
     st = s->stmts[STORE_STMT_STATS_ALL];
-    for (;;) {
-        struct task_stats t;
-
-        r = store_step(s, st, "list task statistics");
-        if (r < 0)
-            return r;
-        if (r == 0)
-            break;
-        r = read_stats_row(s, st, &t);
-        if (r < 0)
-            return r;
-
-        s->in_callback = true;
-        r = cb(&t, userdata);
-        s->in_callback = false;
-        if (r < 0)
-            return r;
-        if (n < INT_MAX)
-            n++;
-    }
-    return n;
+    struct stats_iter it = { cb, userdata };
+    return store_foreach_row(s, st, "list task statistics", stats_row, &it);
 }
 
 int store_count_observations(struct store *s, const char *task, uint64_t *ret)
@@ -528,6 +521,19 @@ int store_count_observations(struct store *s, const char *task, uint64_t *ret)
     return count_rows(s, STORE_STMT_OBS_COUNT_TASK, task, ret);
 }
 
+struct obs_iter {
+    int (*cb)(const struct observation *o, void *userdata);
+    void *userdata;
+};
+
+static int observation_row(struct store *s, sqlite3_stmt *st, void *ctx)
+{
+    struct obs_iter *it = ctx;
+    struct observation o;
+    int r = read_observation_row(s, st, &o);
+    return r < 0 ? r : it->cb(&o, it->userdata);
+}
+
 int store_foreach_observation(struct store *s,
                               const char *task,
                               unsigned limit,
@@ -535,7 +541,7 @@ int store_foreach_observation(struct store *s,
                               void *userdata)
 {
     _cleanup_stmt_reset_ sqlite3_stmt *st = NULL;
-    int n = 0, rc, r;
+    int rc;
 
     assert(s);
     assert(cb);
@@ -558,25 +564,6 @@ int store_foreach_observation(struct store *s,
     if (rc != SQLITE_OK)
         return store_fail(s, rc, "bind observation query");
 
-    for (;;) {
-        struct observation o;
-
-        r = store_step(s, st, "list observations");
-        if (r < 0)
-            return r;
-        if (r == 0)
-            break;
-        r = read_observation_row(s, st, &o);
-        if (r < 0)
-            return r;
-
-        s->in_callback = true;
-        r = cb(&o, userdata);
-        s->in_callback = false;
-        if (r < 0)
-            return r;
-        if (n < INT_MAX)
-            n++;
-    }
-    return n;
+    struct obs_iter it = { cb, userdata };
+    return store_foreach_row(s, st, "list observations", observation_row, &it);
 }

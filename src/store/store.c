@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -330,6 +331,28 @@ int store_step(struct store *s, sqlite3_stmt *st, const char *what)
     if (rc == SQLITE_DONE)
         return 0;
     return store_fail(s, rc, what);
+}
+
+int store_foreach_row(struct store *s, sqlite3_stmt *st, const char *what,
+                      int (*row)(struct store *s, sqlite3_stmt *st, void *ctx), void *ctx)
+{
+    int n = 0;
+
+    for (;;) {
+        int r = store_step(s, st, what);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            break;
+        s->in_callback = true;
+        r = row(s, st, ctx);
+        s->in_callback = false;
+        if (r < 0)
+            return r;
+        if (n < INT_MAX)
+            n++;
+    }
+    return n;
 }
 
 static int run_stmt(struct store *s, enum store_stmt id, const char *what)
