@@ -256,3 +256,50 @@ json_t *api_lease_json(const struct lease *l)
                                                       : json_string(format_rfc3339(ts, sizeof(ts),
                                                                                    l->expires_real_usec)));
 }
+
+int api_admit_lease(struct api *a, struct api_task *t, unsigned n_gpus, struct api_admission *ad, struct lease *ret)
+{
+    int r = api_admit(a, t->task, t->complexity, &t->declared, n_gpus, ad);
+    if (r < 0)
+        return r;
+    if (!ad->decision.allowed)
+        return 0;
+    r = a->hooks.lease_add(a->hooks.userdata, t->task, t->complexity, &ad->plan, &t->declared,
+                           ad->decision.gpu_choice, api_admission_gpu_mask(ad),
+                           (usec_t) a->config->admission.lease_sec * USEC_PER_SEC, ret);
+    if (r < 0)
+        return -ENOSPC;
+    t->lease_id = ret->id;
+    t->n_gpus = ad->n_gpus_asked;
+    for (unsigned i = 0; i < t->n_gpus; i++)
+        t->gpus[i] = ad->pick.gpus[i];
+    return 1;
+}
+
+static unsigned lacking_mask(const struct api_admission *ad)
+{
+    unsigned m = 0;
+    for (unsigned i = 0; i < ad->decision.n_reasons; i++)
+        m |= 1u << ad->decision.reasons[i];
+    return m;
+}
+
+int api_task_fits(struct api *a, const struct api_task *t, unsigned n_gpus, unsigned *ret_lacking)
+{
+    struct api_admission ad;
+    int r = api_admit(a, t->task, t->complexity, &t->declared, n_gpus, &ad);
+    if (r < 0)
+        return r;
+    *ret_lacking = lacking_mask(&ad);
+    return ad.decision.allowed;
+}
+
+int api_task_admit(struct api *a, struct api_task *t, unsigned n_gpus, unsigned *ret_lacking)
+{
+    struct api_admission ad;
+    struct lease l;
+    int r = api_admit_lease(a, t, n_gpus, &ad, &l);
+    if (r >= 0)
+        *ret_lacking = lacking_mask(&ad);
+    return r;
+}

@@ -9,6 +9,7 @@
 #include "basic/macro.h"
 
 #define CT_JSON "application/json"
+#define API_LEASE_ID_MAX 19   /* "l-" or "t-" + 16 hex digits + NUL */
 #define CT_TEXT "text/plain; charset=utf-8"
 #define CT_PROM "text/plain; version=0.0.4; charset=utf-8"
 
@@ -38,6 +39,33 @@ int get_number(json_t *obj, const char *key, double max, double *ret, char *err,
 /* Optional string field validated as a task name. */
 int get_task(json_t *obj, bool required, const char **ret, char *err, size_t errlen);
 
+/* A byte count up to BYTES_MAX (JSON numbers are doubles). */
+#define BYTES_MAX 9.2e18
+/* Optional non-negative byte count field; *ret untouched when absent. */
+int get_bytes(json_t *obj, const char *key, uint64_t *ret, char *err, size_t errlen);
+/* The body as a JSON object; an empty body is an empty object. */
+int object_body(const struct http_request *req, json_t **ret, char *err, size_t errlen);
+/* -EINVAL with err naming the first key of body not among the n known. */
+int reject_unknown(json_t *body, const char *const *known, size_t n, char *err, size_t errlen);
+
+/* Supervised task ids: "t-" and 16 lowercase hex digits. */
+void format_task_id(char buf[static API_LEASE_ID_MAX], uint64_t id);
+int parse_task_id(const char *s, size_t len, uint64_t *ret);
+
+/* Who is asking, for the calls that act on a task or run a job: the peer's uid on a Unix socket
+ * (SO_PEERCRED); over TCP, when the daemon does not run as root, the daemon's own uid (it can run
+ * nothing as anyone else, and the route's authentication has been checked); else -EPERM. */
+int api_caller_uid(const struct http_request *req, uint32_t *ret);
+/* May caller act on something owned by owner_uid (has_owner false: only root and the daemon's own
+ * uid may)? */
+bool api_may_act(uint32_t caller, bool has_owner, uint32_t owner_uid);
+
+/* "cancel", "suspend", "resume" → enum api_control, else -EINVAL. */
+int api_control_from_string(const char *s);
+/* The answer to a refused control: 404 (-ENOENT), 409 (-EBUSY, -ESRCH), else 500. what: "job" or
+ * "task"; name: the control's name. */
+void api_reply_control_error(struct http_response *resp, int r, const char *what, const char *name);
+
 bool query_flag(const struct http_request *req, const char *query, const char *header);
 
 /* ---- admission (admission.c) ---- */
@@ -61,6 +89,11 @@ struct api_admission {
  * (the store failed) or -EINVAL for a bad complexity. */
 int api_admit(struct api *a, const char *task, double complexity, const struct decide_need *declared,
               unsigned n_gpus, struct api_admission *ret);
+/* Admits task t (its task, complexity and declared need) with n_gpus GPUs (0: the one GPU, if
+ * any, decide() picks) and, when allowed, creates the lease of the admission: t->lease_id,
+ * n_gpus and gpus are then set, and *ret is the lease. Returns 1 admitted, 0 denied (*ad says
+ * why), -ENOSPC when the lease table is full, or api_admit()'s -errno. */
+int api_admit_lease(struct api *a, struct api_task *t, unsigned n_gpus, struct api_admission *ad, struct lease *ret);
 /* The GPUs of an allowed admission as a mask. */
 uint64_t api_admission_gpu_mask(const struct api_admission *ad);
 /* /v1/ask's answer for an admission: allowed, reasons, binding, checks, gpu, sampled_at, lease
@@ -78,11 +111,8 @@ json_t *api_prediction_json(const struct prediction *p, struct api *a, enum lear
  * disk_bytes. */
 json_t *api_need_json(const struct decide_need *n);
 
-/* /v1's "needs" object: cpu_pct, gpu_pct, and sizes mem_bytes, vram_bytes, disk_bytes (a byte
- * count or "8G"); unknown fields are refused. Absent or null: nothing. */
-int api_parse_needs(json_t *needs, struct decide_need *need, char *err, size_t errlen);
 
-#define API_LEASE_ID_MAX 19   /* "l-" + 16 hex digits + NUL */
+
 void api_format_lease_id(char buf[static API_LEASE_ID_MAX], uint64_t id);
 /* "l-" and exactly 16 lowercase hex digits. 0 or -EINVAL. */
 int api_parse_lease_id(const char *s, uint64_t *ret);
@@ -103,6 +133,9 @@ void handle_v1_models(struct api *a, const struct http_request *req, struct http
 void handle_v1_model(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_v1_tasks(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_v1_task(struct api *a, const struct http_request *req, struct http_response *resp);
+void handle_v1_jobs(struct api *a, const struct http_request *req, struct http_response *resp);
+void handle_v1_job(struct api *a, const struct http_request *req, struct http_response *resp);
+void handle_v1_events(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_v1_history(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_metrics(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_debug_inject(struct api *a, const struct http_request *req, struct http_response *resp);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "api/api-internal.h"
@@ -45,6 +46,9 @@ static const struct route routes[] = {
     { "/v1/models/", true, M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_v1_model },
     { "/v1/tasks", false, M_GET | M_HEAD | M_POST, "GET, HEAD, POST", ROUTE_AUTH_MAIN, handle_v1_tasks },
     { "/v1/tasks/", true, M_POST, "POST", ROUTE_AUTH_MAIN, handle_v1_task },
+    { "/v1/jobs", false, M_GET | M_HEAD | M_POST, "GET, HEAD, POST", ROUTE_AUTH_MAIN, handle_v1_jobs },
+    { "/v1/jobs/", true, M_GET | M_HEAD | M_POST, "GET, HEAD, POST", ROUTE_AUTH_MAIN, handle_v1_job },
+    { "/v1/events", false, M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_v1_events },
     { "/v1/history", false, M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_v1_history },
     { "/v1/leases", false, M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_v1_leases },
     { "/v1/leases/", true, M_DELETE, "DELETE", ROUTE_AUTH_MAIN, handle_v1_lease },
@@ -284,4 +288,85 @@ bool query_flag(const struct http_request *req, const char *query, const char *h
 
     /* capfox accepts exactly the lowercase "true"; so do we. */
     return (q && strcmp(q, "true") == 0) || (h && strcmp(h, "true") == 0);
+}
+
+void format_task_id(char buf[static API_LEASE_ID_MAX], uint64_t id)
+{
+    (void) snprintf(buf, API_LEASE_ID_MAX, "t-%016llx", (unsigned long long) id);
+}
+
+
+int parse_task_id(const char *s, size_t len, uint64_t *ret)
+{
+    char tmp[API_LEASE_ID_MAX];
+
+    if (len != 18 || strncmp(s, "t-", 2) != 0)
+        return -EINVAL;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    tmp[0] = 'l';
+    return api_parse_lease_id(tmp, ret);
+}
+
+
+int reject_unknown(json_t *body, const char *const *known, size_t n, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(body, key, v) {
+        bool ok = false;
+        for (size_t i = 0; i < n; i++)
+            ok = ok || strcmp(key, known[i]) == 0;
+        if (!ok) {
+            (void) snprintf(err, errlen, "unknown field '%.64s'", key);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+
+int get_bytes(json_t *obj, const char *key, uint64_t *ret, char *err, size_t errlen)
+{
+    double v = NAN;
+    int r = get_number(obj, key, BYTES_MAX, &v, err, errlen);
+    if (r >= 0 && !isnan(v))
+        *ret = (uint64_t) llround(v);
+    return r;
+}
+
+
+int object_body(const struct http_request *req, json_t **ret, char *err, size_t errlen)
+{
+    int r = parse_body(req, ret, err, errlen);
+    if (r == -ENODATA) {
+        *ret = json_object();
+        return *ret ? 0 : -ENOMEM;
+    }
+    if (r >= 0 && !json_is_object(*ret)) {
+        (void) snprintf(err, errlen, "expected a JSON object");
+        return -EINVAL;
+    }
+    return r;
+}
+
+int api_caller_uid(const struct http_request *req, uint32_t *ret)
+{
+    if (req->has_peer_cred) {
+        *ret = (uint32_t) req->peer_uid;
+        return 0;
+    }
+    if (geteuid() != 0) {
+        *ret = (uint32_t) geteuid();
+        return 0;
+    }
+    return -EPERM;
+}
+
+bool api_may_act(uint32_t caller, bool has_owner, uint32_t owner_uid)
+{
+    if (caller == 0 || caller == (uint32_t) geteuid())
+        return true;
+    return has_owner && caller == owner_uid;
 }

@@ -5,6 +5,7 @@
  * metrics and the test-only metric injection. The daemon owns every object referenced here and
  * keeps them current; the handlers only read them, and act through the hooks. */
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -14,11 +15,13 @@
 #include "model/admit.h"
 #include "model/decide.h"
 #include "model/lease.h"
+#include "model/protect.h"
 #include "model/history.h"
 #include "basic/parse-util.h"
 #include "basic/time-util.h"
 
 struct store;
+struct event_ring;
 
 /* Debug overlay: values held until cleared (unlike capfox, a sample does not erase them). */
 struct api_inject {
@@ -69,6 +72,17 @@ struct api_task {
     usec_t progress_usec;                 /* CLOCK_MONOTONIC of the last progress report */
     bool stalled;                         /* its supervisor says it stalled */
     usec_t last_activity_real_usec;       /* when it last wrote or used CPU, as reported; 0 unknown */
+    bool has_owner;                       /* owner_uid is known (a Unix socket, or a job) */
+    uint32_t owner_uid;                   /* who may suspend, resume or cancel it (and root) */
+    int64_t job_id;                       /* the job it runs, 0 none */
+    int priority;                         /* 0..2 (P0..P2): a job's, else P1 */
+    bool suspended;                       /* stopped by headroom (cgroup.freeze or SIGSTOP) */
+    bool suspended_by_protection;         /* ... by protective mode, which resumes it */
+    usec_t kill_at_usec;                  /* cancelled: SIGKILL to its group then (monotonic),
+                                           * 0 none */
+    struct protect_limit_state limits;    /* high-memory, critical-memory, high-cpu in force */
+    int checkpoint_signal;                /* protective mode sends it before suspending, 0 none */
+    usec_t checkpoint_grace_usec;
     unsigned n_gpus;                      /* the GPUs admitted for it ("gpus": N), 0 none */
     int gpus[DECIDE_GPUS_MAX];            /* their indices, most headroom first */
 };
@@ -87,6 +101,65 @@ struct api_task_end {
     double gpu_pct;                       /* mean utilization of its GPU */
     uint64_t io_write_bytes;
     int exit_code;                        /* -1 unknown */
+};
+
+/* A background job (headroom submit), as the daemon's queue holds it. */
+enum api_job_state {
+    API_JOB_QUEUED,
+    API_JOB_RUNNING,
+    API_JOB_SUSPENDED,
+    API_JOB_DONE,          /* exited 0 */
+    API_JOB_FAILED,        /* exited non-zero, or could not start */
+    API_JOB_CANCELLED,
+    API_JOB_LOST,          /* the daemon lost track of it (reason says how) */
+    _API_JOB_STATE_MAX,
+    _API_JOB_STATE_INVALID = -22,
+};
+
+const char *api_job_state_to_string(enum api_job_state s);
+enum api_job_state api_job_state_from_string(const char *s);
+static inline bool api_job_state_is_finished(enum api_job_state s)
+{
+    return s >= API_JOB_DONE;
+}
+
+#define API_JOB_REASON_MAX 255
+
+struct api_job {
+    int64_t id;
+    enum api_job_state state;
+    int priority;                         /* 0..2: P0..P2 */
+    uint32_t uid, gid;                    /* it runs as them */
+    char task[TASK_NAME_MAX + 1];
+    double complexity;
+    char *spec;                           /* the submitted request, JSON (argv, cwd, env, needs,
+                                           * options), owned by the daemon */
+    usec_t submitted_real_usec, started_real_usec, ended_real_usec; /* 0: not yet */
+    usec_t submitted_usec;                /* CLOCK_MONOTONIC, for the queue's aging */
+    int64_t wrapper_pid;                  /* headroom run supervising it, 0 none */
+    uint64_t wrapper_start_ticks;         /* its start time (/proc/PID/stat), to tell it from a
+                                           * later process with the same pid */
+    uint64_t lease_id;                    /* the lease its task holds, 0 none */
+    int64_t pid;                          /* the command, 0 unknown */
+    uint64_t task_id;                     /* its supervised task, 0 none */
+    int exit_code;                        /* -1 unknown */
+    char reason[API_JOB_REASON_MAX + 1];  /* why it failed, was lost or cancelled; "" none */
+    unsigned waiting;                     /* queued: 1 << enum resource of what its last
+                                           * admission lacked (0: not asked yet, or held back by
+                                           * the queue's order) */
+    char waiting_for[64];                 /* queued and not lacking resources: "its turn",
+                                           * "the concurrency maximum" ... "" none */
+    unsigned position;                    /* queued: 1 = next, 0 not queued */
+    bool cancel_requested;
+    bool restored;                        /* looked at after a restart (jobs.c) */
+};
+
+/* What a job control asks. */
+enum api_control {
+    API_CONTROL_CANCEL,
+    API_CONTROL_SUSPEND,
+    API_CONTROL_RESUME,
+    _API_CONTROL_MAX,
 };
 
 struct api_hooks {
@@ -128,6 +201,16 @@ struct api_hooks {
     /* It ended: its figures are learnt, its lease released. 0, -ENOENT, or -ENOSPC/-EIO when the
      * observation could not be stored (the task is ended anyway). */
     int (*task_end)(void *userdata, uint64_t id, const struct api_task_end *e);
+    /* Queues a job: j->priority, uid, gid, task, complexity and spec (borrowed) are taken, the
+     * rest is filled in *ret (valid until the next hook call). 0, -ENOSPC (the queue is full),
+     * -EIO (it could not be stored: nothing is queued). */
+    int (*job_submit)(void *userdata, const struct api_job *j, struct api_job *ret);
+    /* Cancels, suspends or resumes job id (the caller checked the owner). 0, -ENOENT, -EBUSY
+     * (not in a state that allows it), -ESRCH (its process is gone), or another -errno. */
+    int (*job_control)(void *userdata, int64_t id, enum api_control what);
+    /* The same for a running supervised task. 0, -ENOENT, -EBUSY, -ESRCH (no pid known yet, or
+     * gone), or another -errno. */
+    int (*task_control)(void *userdata, uint64_t id, enum api_control what);
     void *userdata;
 };
 
@@ -145,13 +228,34 @@ struct api {
     const struct lease_table *leases; /* live leases, in creation order */
     const struct api_task *tasks;     /* n_tasks running supervised tasks */
     unsigned n_tasks;
+    const struct api_job *jobs;       /* n_jobs: the unfinished jobs and the newest finished */
+    unsigned n_jobs;
+    const char *jobs_dir;             /* where job logs are, "" when jobs cannot run */
     const double *global_peak;        /* _LEARN_RESOURCE_MAX: the largest peak any type showed */
     struct api_hooks hooks;
     struct api_counters counters;
+    struct event_ring *events;        /* the newest events (api/event-ring.h), NULL: none kept */
 };
+
+/* Would task t (its task, complexity and declared need) with n_gpus GPUs be admitted now? 1 yes,
+ * 0 no, with *ret_lacking the 1 << enum resource of what it lacks; or a -errno (its model could
+ * not be read). Counts nothing, holds nothing. */
+int api_task_fits(struct api *a, const struct api_task *t, unsigned n_gpus, unsigned *ret_lacking);
+/* Admits t as POST /v1/tasks with "admit" does: 1 admitted, with t->lease_id (the lease of the
+ * admission), n_gpus and gpus set; 0 denied (*ret_lacking as above); -ENOSPC when no lease can be
+ * added; another -errno. */
+int api_task_admit(struct api *a, struct api_task *t, unsigned n_gpus, unsigned *ret_lacking);
+
+/* /v1's "needs" object: cpu_pct, gpu_pct, and sizes mem_bytes, vram_bytes, disk_bytes (a byte
+ * count or "8G"); unknown fields are refused. Absent or null: nothing. 0, or -EINVAL with err. */
+int api_parse_needs(json_t *needs, struct decide_need *need, char *err, size_t errlen);
 
 /* The http_handler for http_server_options.handler; userdata is a struct api *. */
 void api_handle(const struct http_request *req, struct http_response *resp, void *userdata);
+
+/* Tells the open event streams (GET /v1/events as Server-Sent Events) that events were pushed
+ * to a->events, so they send them. Cheap: it only marks the streams for the next loop round. */
+void api_events_appended(struct api *a);
 
 /* Fills a decide_thresholds from the config. */
 void api_thresholds(const struct config *c, struct decide_thresholds *ret);

@@ -17,28 +17,11 @@
 #include <string.h>
 
 #include "api/api-internal.h"
+#include "model/schedule.h"
 
 #define TASKS_PREFIX   "/v1/tasks/"
 #define COMPLEXITY_MAX 1e15
 #define SECONDS_MAX    (86400.0 * 366 * 10)
-#define BYTES_MAX      9.2e18
-
-static void format_task_id(char buf[static API_LEASE_ID_MAX], uint64_t id)
-{
-    (void) snprintf(buf, API_LEASE_ID_MAX, "t-%016llx", (unsigned long long) id);
-}
-
-static int parse_task_id(const char *s, size_t len, uint64_t *ret)
-{
-    char tmp[API_LEASE_ID_MAX];
-
-    if (len != 18 || strncmp(s, "t-", 2) != 0)
-        return -EINVAL;
-    memcpy(tmp, s, len);
-    tmp[len] = '\0';
-    tmp[0] = 'l';
-    return api_parse_lease_id(tmp, ret);
-}
 
 static json_t *use_json(const double v[_LEARN_RESOURCE_MAX])
 {
@@ -87,8 +70,14 @@ static json_t *task_json(const struct api *a, const struct api_task *t)
                      "last_activity_at",
                      t->last_activity_real_usec ? json_string(format_rfc3339(la, sizeof(la), t->last_activity_real_usec))
                                                 : json_null());
-    if (o)
+    if (o) {
         add_gpus_json(a, t, o);
+        (void) json_object_set_new(o, "job_id", t->job_id ? json_integer((json_int_t) t->job_id) : json_null());
+        (void) json_object_set_new(o, "priority", json_string(sched_priority_to_string((enum sched_priority) t->priority)));
+        (void) json_object_set_new(o, "owner_uid", t->has_owner ? json_integer(t->owner_uid) : json_null());
+        (void) json_object_set_new(o, "suspended", json_boolean(t->suspended));
+        (void) json_object_set_new(o, "suspended_by_protection", json_boolean(t->suspended_by_protection));
+    }
     return o;
 }
 
@@ -98,46 +87,6 @@ static void tasks_list(struct api *a, struct http_response *resp)
     for (unsigned i = 0; arr && i < a->n_tasks; i++)
         (void) json_array_append_new(arr, task_json(a, &a->tasks[i]));
     reply_json(resp, 200, json_pack("{s:o}", "tasks", arr ? arr : json_array()));
-}
-
-static int reject_unknown(json_t *body, const char *const *known, size_t n, char *err, size_t errlen)
-{
-    const char *key;
-    json_t *v;
-
-    json_object_foreach(body, key, v) {
-        bool ok = false;
-        for (size_t i = 0; i < n; i++)
-            ok = ok || strcmp(key, known[i]) == 0;
-        if (!ok) {
-            (void) snprintf(err, errlen, "unknown field '%.64s'", key);
-            return -EINVAL;
-        }
-    }
-    return 0;
-}
-
-static int get_bytes(json_t *obj, const char *key, uint64_t *ret, char *err, size_t errlen)
-{
-    double v = NAN;
-    int r = get_number(obj, key, BYTES_MAX, &v, err, errlen);
-    if (r >= 0 && !isnan(v))
-        *ret = (uint64_t) llround(v);
-    return r;
-}
-
-static int object_body(const struct http_request *req, json_t **ret, char *err, size_t errlen)
-{
-    int r = parse_body(req, ret, err, errlen);
-    if (r == -ENODATA) {
-        *ret = json_object();
-        return *ret ? 0 : -ENOMEM;
-    }
-    if (r >= 0 && !json_is_object(*ret)) {
-        (void) snprintf(err, errlen, "expected a JSON object");
-        return -EINVAL;
-    }
-    return r;
 }
 
 static void task_start(struct api *a, const struct http_request *req, struct http_response *resp)
@@ -210,12 +159,17 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
             reply_error(resp, 503, "no complete sample yet; retry in a second");
             return;
         }
-        r = api_admit(a, t.task, t.complexity, &t.declared, n_gpus, &ad);
+        struct lease l;
+        r = api_admit_lease(a, &t, n_gpus, &ad, &l);
+        if (r == -ENOSPC) {
+            reply_error(resp, 503, "too many leases are held");
+            return;
+        }
         if (r < 0) {
             reply_error(resp, 500, "cannot read the task's model: %s", strerror(-r));
             return;
         }
-        if (!ad.decision.allowed) {
+        if (r == 0) {
             json_t *no = api_ask_answer(a, t.task, t.complexity, &ad, NULL);
             if (no && ad.n_gpus_asked > 0 && ad.n_gpus_fit < ad.n_gpus_asked) {
                 char msg[160];
@@ -228,18 +182,6 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
             reply_json(resp, 503, no);
             return;
         }
-        struct lease l;
-        r = a->hooks.lease_add(a->hooks.userdata, t.task, t.complexity, &ad.plan, &t.declared,
-                               ad.decision.gpu_choice, api_admission_gpu_mask(&ad),
-                               (usec_t) a->config->admission.lease_sec * USEC_PER_SEC, &l);
-        if (r < 0) {
-            reply_error(resp, 503, "too many leases are held");
-            return;
-        }
-        t.lease_id = l.id;
-        t.n_gpus = ad.n_gpus_asked;
-        for (unsigned i = 0; i < t.n_gpus; i++)
-            t.gpus[i] = ad.pick.gpus[i];
         char id[API_LEASE_ID_MAX], ts[64];
         api_format_lease_id(id, l.id);
         admission = api_ask_answer(a, t.task, t.complexity, &ad,
@@ -252,6 +194,11 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
      * reported, the wrapper itself is what shows the task is still alive. */
     if (req->has_peer_cred && req->peer_pid > 0)
         t.client_pid = req->peer_pid;
+    if (req->has_peer_cred) {
+        t.has_owner = true;
+        t.owner_uid = (uint32_t) req->peer_uid;
+    }
+    t.priority = SCHED_PRIORITY_DEFAULT;
     if (expected > 0)
         t.expected_end_usec = usec_add(now_usec(CLOCK_MONOTONIC), (usec_t) llround(expected * 1e6));
 
@@ -444,6 +391,31 @@ void handle_v1_task(struct api *a, const struct http_request *req, struct http_r
 
     if (!slash || parse_task_id(s, (size_t) (slash - s), &id) < 0) {
         reply_error(resp, 404, "no such task");
+        return;
+    }
+    const struct api_task *t = NULL;
+    for (unsigned i = 0; i < a->n_tasks && !t; i++)
+        if (a->tasks[i].id == id)
+            t = &a->tasks[i];
+    /* What a task reports of itself, or asks of it, is for its owner (and root) alone. */
+    uint32_t uid;
+    if (t && req->is_unix && (api_caller_uid(req, &uid) < 0 || !api_may_act(uid, t->has_owner, t->owner_uid))) {
+        reply_error(resp, 403, "task %.18s is not yours", s);
+        return;
+    }
+    int what = api_control_from_string(slash + 1);
+    if (what >= 0) {
+        int r = a->hooks.task_control(a->hooks.userdata, id, (enum api_control) what);
+        if (r < 0) {
+            api_reply_control_error(resp, r, "task", slash + 1);
+            return;
+        }
+        for (unsigned i = 0; i < a->n_tasks; i++)
+            if (a->tasks[i].id == id) {
+                reply_json(resp, 200, task_json(a, &a->tasks[i]));
+                return;
+            }
+        reply_json(resp, 200, json_pack("{s:s}", "id", s));
         return;
     }
     if (strcmp(slash, "/usage") == 0)

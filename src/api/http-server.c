@@ -48,6 +48,23 @@ struct static_response {
     struct MHD_Response *response;
 };
 
+/* An open streaming body: the MHD response's reader state. Linked in its server's list from its
+ * start until MHD releases the response (on_stream_done). */
+struct http_stream {
+    struct http_server *server;
+    struct MHD_Connection *conn;
+    const struct http_stream_ops *ops;
+    void *userdata;
+    usec_t idle_usec;
+    bool parked;               /* suspended until news or its deadline */
+    usec_t sent_usec;          /* CLOCK_MONOTONIC: when the reader last gave bytes */
+    usec_t wake_usec;          /* parked: when to read again */
+    int fd;                    /* the connection's socket, -EBADF unknown */
+    struct loop_source *hup_src; /* parked: watches fd for the client hanging up */
+    bool peer_gone;
+    struct http_stream *prev, *next;
+};
+
 struct http_server {
     struct loop *loop;
     struct http_server_options opts;
@@ -55,6 +72,8 @@ struct http_server {
     struct static_response statics[STATIC_RESPONSES_MAX];
     unsigned n_listeners;
     struct listener listeners[LISTENERS_MAX];
+    struct http_stream *streams;
+    bool resumed;              /* a stream was woken: run MHD before the loop sleeps */
 };
 
 /* Per-request state, from the first access callback to the completion notice. */
@@ -123,6 +142,148 @@ void http_response_static(struct http_response *resp, unsigned status, const cha
     resp->static_body = body;
 }
 
+void http_response_stream(struct http_response *resp, unsigned status, const char *content_type,
+                          const struct http_stream_ops *ops, void *userdata, usec_t idle_usec,
+                          unsigned stall_sec)
+{
+    http_response_set(resp, status, content_type, NULL, 0);
+    resp->static_body = NULL;
+    resp->stream = ops;
+    resp->stream_userdata = userdata;
+    resp->stream_idle_usec = idle_usec;
+    resp->stream_stall_sec = stall_sec;
+}
+
+void http_stream_wake(struct http_stream *h)
+{
+    if (!h->parked)
+        return;
+    /* MHD takes the connection back at its next run, which on_prepare() makes happen before the
+     * loop sleeps: in external-epoll mode a resume alone does not wake MHD's epoll fd. */
+    h->parked = false;
+    h->server->resumed = true;
+    loop_source_free(h->hup_src);
+    h->hup_src = NULL;
+    MHD_resume_connection(h->conn);
+}
+
+/* A suspended connection is out of MHD's sight, hang-ups included: without this a client that
+ * went away would hold its stream until the next keepalive. */
+static int on_stream_hup(struct loop_source *src, int fd, uint32_t events, void *userdata)
+{
+    struct http_stream *h = userdata;
+
+    h->peer_gone = true;
+    http_stream_wake(h);
+    return 0;
+}
+
+static void stream_unlink(struct http_stream *h)
+{
+    struct http_server *s = h->server;
+
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        s->streams = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    h->prev = h->next = NULL;
+}
+
+/* MHD's content reader: the body is read as MHD has room for it in its write buffer, so a client
+ * that does not read never makes us produce more than one buffer's worth. */
+static ssize_t on_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct http_stream *h = cls;
+    ssize_t n;
+
+    (void) pos;
+    if (h->peer_gone)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    n = h->ops->read(h, h->userdata, buf, max);
+    if (n == 0) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+        /* Returning 0 makes MHD try again at once; suspended, it waits for a wake instead of
+         * spinning. Suspending from the content reader is what MHD documents for this. The idle
+         * time counts from the last bytes sent; a reader that still has nothing after it waits
+         * a whole idle time again rather than being woken in a tight loop. */
+        h->parked = true;
+        h->wake_usec = usec_add(h->sent_usec, h->idle_usec);
+        if (h->wake_usec <= now)
+            h->wake_usec = usec_add(now, h->idle_usec);
+        /* EPOLLRDHUP only: bytes a client sends on a stream (there should be none) wait. */
+        if (h->fd >= 0 && !h->hup_src)
+            (void) loop_add_io(h->server->loop, h->fd, EPOLLRDHUP, on_stream_hup, h, &h->hup_src);
+        MHD_suspend_connection(h->conn);
+        return 0;
+    }
+    if (n > 0)
+        h->sent_usec = now_usec(CLOCK_MONOTONIC);
+    if (n == HTTP_STREAM_END)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n < 0 || (size_t) n > max)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return n;
+}
+
+static void on_stream_done(void *cls)
+{
+    struct http_stream *h = cls;
+
+    loop_source_free(h->hup_src);
+    stream_unlink(h);
+    h->ops->free(h->userdata);
+    free(h);
+}
+
+/* A streaming response for resp; NULL (userdata released) when it cannot be built. */
+static struct MHD_Response *stream_response(struct http_server *s, struct MHD_Connection *c,
+                                            struct http_response *resp)
+{
+    struct http_stream *h = calloc(1, sizeof(*h));
+    struct MHD_Response *r;
+
+    if (!h) {
+        resp->stream->free(resp->stream_userdata);
+        return NULL;
+    }
+    *h = (struct http_stream) {
+        .server = s,
+        .conn = c,
+        .ops = resp->stream,
+        .userdata = resp->stream_userdata,
+        .idle_usec = resp->stream_idle_usec,
+        .sent_usec = now_usec(CLOCK_MONOTONIC),
+        .fd = -EBADF,
+    };
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci)
+        h->fd = ci->connect_fd;
+    resp->stream = NULL;
+    resp->stream_userdata = NULL;
+    /* The block size only sizes MHD's buffer for HTTP/1.0 clients; chunked answers are read
+     * straight into the connection's write buffer. */
+    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, on_stream_read, h, on_stream_done);
+    if (!r) {
+        h->ops->free(h->userdata);
+        free(h);
+        return NULL;
+    }
+    h->next = s->streams;
+    if (s->streams)
+        s->streams->prev = h;
+    s->streams = h;
+    /* The server's idle timeout fits request-response traffic; a stream idles by design (MHD
+     * stops the clock while it is suspended), and only a client that takes nothing for
+     * stall_sec is cut off. */
+    if (resp->stream_stall_sec > 0)
+        (void) MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+                                         (unsigned int) resp->stream_stall_sec);
+    return r;
+}
+
 void http_response_header(struct http_response *resp, const char *name, const char *value)
 {
     if (resp->n_headers >= HTTP_HEADERS_MAX)
@@ -185,6 +346,17 @@ static enum MHD_Result queue(struct http_server *s, struct MHD_Connection *c, st
 {
     struct MHD_Response *r;
 
+    if (resp->stream) {
+        r = stream_response(s, c, resp);
+        if (!r)
+            return MHD_NO;
+        add_common_headers(r, resp->content_type);
+        for (unsigned i = 0; i < resp->n_headers; i++)
+            (void) MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
+        enum MHD_Result ret = MHD_queue_response(c, resp->status, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
     if (resp->static_body && resp->n_headers == 0) {
         r = static_response(s, resp);
         if (r)
@@ -360,23 +532,61 @@ static int on_prepare(void *userdata)
     struct http_server *s = userdata;
     int timeout_ms = -1;
 
+    for (int spins = 0; spins < 4; spins++) {
+        bool ran = false;
+
+        /* Streams that waited their idle time are read again (a keepalive, or finding the client
+         * gone). */
+        if (s->streams) {
+            usec_t now = now_usec(CLOCK_MONOTONIC);
+
+            for (struct http_stream *h = s->streams; h; h = h->next)
+                if (h->parked && h->idle_usec > 0 && h->wake_usec <= now)
+                    http_stream_wake(h);
+        }
+        if (s->resumed) {
+            s->resumed = false;
+            for (unsigned i = 0; i < s->n_listeners; i++)
+                run_mhd(&s->listeners[i]);
+            ran = true;
+        }
+        for (unsigned i = 0; i < s->n_listeners; i++) {
+            MHD_UNSIGNED_LONG_LONG to;
+
+            if (MHD_get_timeout(s->listeners[i].mhd, &to) == MHD_YES && to == 0) {
+                run_mhd(&s->listeners[i]);
+                ran = true;
+            }
+        }
+        /* A run can wake streams again (a request that emits an event), or leave MHD work due. */
+        if (!ran)
+            break;
+    }
+    if (s->resumed)
+        return 0;
+
     for (unsigned i = 0; i < s->n_listeners; i++) {
-        struct listener *li = &s->listeners[i];
         MHD_UNSIGNED_LONG_LONG to;
 
-        for (int spins = 0; spins < 4; spins++) {
-            if (MHD_get_timeout(li->mhd, &to) != MHD_YES) {
-                to = ULLONG_MAX;
-                break;
-            }
-            if (to > 0)
-                break;
-            run_mhd(li);
-        }
+        if (MHD_get_timeout(s->listeners[i].mhd, &to) != MHD_YES)
+            continue;
         if (to == 0)
             to = 1;
-        if (to != ULLONG_MAX && (timeout_ms < 0 || to < (MHD_UNSIGNED_LONG_LONG) timeout_ms))
+        if (timeout_ms < 0 || to < (MHD_UNSIGNED_LONG_LONG) timeout_ms)
             timeout_ms = to > INT_MAX ? INT_MAX : (int) to;
+    }
+    /* The parked streams' idle deadlines. */
+    if (s->streams) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+        for (struct http_stream *h = s->streams; h; h = h->next) {
+            if (!h->parked || h->idle_usec == 0)
+                continue;
+            usec_t due = h->wake_usec;
+            usec_t left_ms = due <= now ? 0 : (due - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC;
+            if (timeout_ms < 0 || left_ms < (usec_t) timeout_ms)
+                timeout_ms = left_ms > INT_MAX ? INT_MAX : (int) left_ms;
+        }
     }
     return timeout_ms;
 }
@@ -411,7 +621,7 @@ static int add_listener(struct http_server *s, int fd, bool is_unix, const char 
     if (unix_path)
         (void) snprintf(li->unix_path, sizeof(li->unix_path), "%s", unix_path);
 
-    li->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_access, li,
+    li->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_access, li,
                                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, li,
                                MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
                                MHD_OPTION_CONNECTION_LIMIT, (unsigned int) s->opts.max_connections,
@@ -515,6 +725,10 @@ struct http_server *http_server_free(struct http_server *s)
 {
     if (!s)
         return NULL;
+    /* MHD must not be stopped with suspended connections: resume them all, and have their readers
+     * end (stopping closes them; each response's free callback then releases its stream). */
+    for (struct http_stream *h = s->streams; h; h = h->next)
+        http_stream_wake(h);
     for (unsigned i = 0; i < s->n_listeners; i++) {
         struct listener *li = &s->listeners[i];
         loop_source_free(li->source);

@@ -51,12 +51,35 @@ struct http_request {
     unsigned n_query;
 };
 
+struct http_stream;
+
+/* A body written while the connection stays open (Server-Sent Events), piece by piece. */
+struct http_stream_ops {
+    /* Writes at most max bytes of the body into buf (max can be small: a reader keeps what did
+     * not fit for the next call). Returns the count (> 0); 0 when there is nothing to send now:
+     * the connection then waits, with no timeout, until http_stream_wake() or until idle_usec
+     * (see http_response_stream()) have passed since read last gave bytes, and read is called
+     * again; HTTP_STREAM_END to end
+     * the body; HTTP_STREAM_ERROR to close the connection at once. h is valid until free. */
+    ssize_t (*read)(struct http_stream *h, void *userdata, char *buf, size_t max);
+    /* Called exactly once, when the server is done with the stream (the body ended, the client
+     * went away, it could not be started, or the server is freed): releases userdata. */
+    void (*free)(void *userdata);
+};
+
+#define HTTP_STREAM_END   ((ssize_t) -1)
+#define HTTP_STREAM_ERROR ((ssize_t) -2)
+
 struct http_response {
     unsigned status;
     const char *content_type;  /* static string */
     char *body;                /* malloc()ed, owned by the response */
     size_t body_len;
     const char *static_body;   /* instead of body: a constant answer, see http_response_static() */
+    const struct http_stream_ops *stream; /* instead of a body: see http_response_stream() */
+    void *stream_userdata;
+    usec_t stream_idle_usec;
+    unsigned stream_stall_sec;
     unsigned n_headers;
     struct {
         const char *name;      /* static string */
@@ -83,6 +106,19 @@ void http_response_header(struct http_response *resp, const char *name, const ch
  * answers ({"allowed":true} ...) cost no allocation and no header building. */
 void http_response_static(struct http_response *resp, unsigned status, const char *content_type,
                           const char *body);
+
+/* Makes the body a stream read through ops (a static table). The response takes ownership of
+ * userdata: ops->free(userdata) is called once the server is done with it, also when the stream
+ * could not be started. A stream that sent nothing for idle_usec is read again (keepalives).
+ * A client that takes nothing of what is written for stall_sec is disconnected. Only for a
+ * request that came through libmicrohttpd (req->conn not NULL). */
+void http_response_stream(struct http_response *resp, unsigned status, const char *content_type,
+                          const struct http_stream_ops *ops, void *userdata, usec_t idle_usec,
+                          unsigned stall_sec);
+
+/* Has the stream read again soon, when it waits for news (read returned 0); a no-op otherwise.
+ * Safe from any callback on the loop thread, a request handler included. */
+void http_stream_wake(struct http_stream *h);
 
 /* The application's handler: fills resp. Called once per complete request, on the loop thread. */
 typedef void (*http_handler)(const struct http_request *req, struct http_response *resp, void *userdata);

@@ -2,9 +2,11 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,9 +16,10 @@
 
 /* The order of "headroom --help". */
 static const struct cli_command *const commands[] = {
-    &cli_command_serve,   &cli_command_ask,     &cli_command_notify,  &cli_command_run,
-    &cli_command_progress,
-    &cli_command_predict, &cli_command_status,  &cli_command_stats,
+    &cli_command_serve,   &cli_command_ask,     &cli_command_notify, &cli_command_run,
+    &cli_command_progress, &cli_command_submit, &cli_command_jobs,   &cli_command_logs,
+    &cli_command_wait,    &cli_command_cancel,  &cli_command_suspend, &cli_command_resume,
+    &cli_command_events,  &cli_command_predict, &cli_command_status, &cli_command_stats,
     &cli_command_config,  &cli_command_version, &cli_command_help,
 };
 
@@ -59,6 +62,12 @@ static const struct option_def options[] = {
     { "max-pids", 0, true, CLI_OPTION_MAX_PIDS }, { "no-cgroup", 0, false, CLI_OPTION_NO_CGROUP },
     { "phase", 0, true, CLI_OPTION_PHASE },      { "stall", 0, true, CLI_OPTION_STALL },
     { "on-stall", 0, true, CLI_OPTION_ON_STALL }, { "gpus", 0, true, CLI_OPTION_GPUS },
+    { "priority", 0, true, CLI_OPTION_PRIORITY },
+    { "checkpoint-signal", 0, true, CLI_OPTION_CHECKPOINT_SIGNAL },
+    { "checkpoint-grace", 0, true, CLI_OPTION_CHECKPOINT_GRACE },
+    { "all", 'a', false, CLI_OPTION_ALL },       { "follow", 'f', false, CLI_OPTION_FOLLOW },
+    { "type", 0, true, CLI_OPTION_TYPE },        { "after", 0, true, CLI_OPTION_AFTER },
+    { "job-task", 0, true, CLI_OPTION_JOB_TASK }, { "exit-file", 0, true, CLI_OPTION_EXIT_FILE },
 };
 
 const char *cli_option_to_string(enum cli_option o)
@@ -81,6 +90,12 @@ const char *cli_option_to_string(enum cli_option o)
         [CLI_OPTION_MAX_PIDS] = "--max-pids", [CLI_OPTION_NO_CGROUP] = "--no-cgroup",
         [CLI_OPTION_PHASE] = "--phase",     [CLI_OPTION_STALL] = "--stall",
         [CLI_OPTION_ON_STALL] = "--on-stall", [CLI_OPTION_GPUS] = "--gpus",
+        [CLI_OPTION_PRIORITY] = "--priority",
+        [CLI_OPTION_CHECKPOINT_SIGNAL] = "--checkpoint-signal",
+        [CLI_OPTION_CHECKPOINT_GRACE] = "--checkpoint-grace",
+        [CLI_OPTION_ALL] = "--all",         [CLI_OPTION_FOLLOW] = "--follow",
+        [CLI_OPTION_TYPE] = "--type",       [CLI_OPTION_AFTER] = "--after",
+        [CLI_OPTION_JOB_TASK] = "--job-task", [CLI_OPTION_EXIT_FILE] = "--exit-file",
     };
 
     if ((int) o < 0 || o >= _CLI_OPTION_MAX)
@@ -117,6 +132,63 @@ int cli_parse_pct(const char *s, double *ret)
         return -EINVAL;
     *ret = v;
     return 0;
+}
+
+int cli_parse_job_id(const char *s, uint64_t *ret)
+{
+    uint64_t v;
+
+    /* Digits only: safe_atou64() alone would take "+12" or " 12". */
+    if (!s || s[0] == '\0' || strspn(s, "0123456789") != strlen(s) || strlen(s) > 16)
+        return -EINVAL;
+    if (safe_atou64(s, &v) < 0 || v < 1 || v > CLI_JOB_ID_MAX)
+        return -EINVAL;
+    *ret = v;
+    return 0;
+}
+
+bool cli_task_id_is_valid(const char *s)
+{
+    return s && strlen(s) == 18 && strncmp(s, "t-", 2) == 0 &&
+           strspn(s + 2, "0123456789abcdef") == 16;
+}
+
+int cli_parse_signal(const char *s, int *ret)
+{
+    uint64_t n;
+    int sig = 0;
+
+    if (!s || s[0] == '\0')
+        return -EINVAL;
+    if (strspn(s, "0123456789") == strlen(s)) {
+        if (strlen(s) > 3 || safe_atou64(s, &n) < 0 || n < 1 || n > (uint64_t) SIGRTMAX)
+            return -EINVAL;
+        sig = (int) n;
+    } else {
+        const char *name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
+
+        /* The classic signals by name; a real-time one goes by its number. */
+        for (int i = 1; i < SIGRTMIN && !sig; i++) {
+            const char *abbrev = sigabbrev_np(i);
+            if (abbrev && strcasecmp(abbrev, name) == 0)
+                sig = i;
+        }
+        if (!sig)
+            return -EINVAL;
+    }
+    /* The point is that the command saves its work: it must be able to catch the signal. */
+    if (sig == SIGKILL || sig == SIGSTOP)
+        return -EINVAL;
+    *ret = sig;
+    return 0;
+}
+
+/* An event type as the daemon names them ("task:stalled"): lowercase letters, digits, ':', '-'
+ * and '_'. Checked here so that a typo is a usage error, and so nothing else reaches the query. */
+static bool event_type_is_valid(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789:-_") == n;
 }
 
 static int set_option(struct cli_args *a,
@@ -296,6 +368,56 @@ static int set_option(struct cli_args *a,
         else
             return fail(err, "invalid --on-stall '%s': expected warn or kill", v);
         return 0;
+    case CLI_OPTION_PRIORITY:
+        if (strcasecmp(v, "P0") == 0 || strcmp(v, "0") == 0)
+            a->priority = 0;
+        else if (strcasecmp(v, "P1") == 0 || strcmp(v, "1") == 0)
+            a->priority = 1;
+        else if (strcasecmp(v, "P2") == 0 || strcmp(v, "2") == 0)
+            a->priority = 2;
+        else
+            return fail(err, "invalid --priority '%s': expected P0 (first), P1 (default) or P2", v);
+        a->has_priority = true;
+        return 0;
+    case CLI_OPTION_CHECKPOINT_SIGNAL:
+        if (cli_parse_signal(v, &a->checkpoint_signal) < 0)
+            return fail(err,
+                        "invalid --checkpoint-signal '%s': expected a signal the command can catch, "
+                        "such as USR1, SIGTERM or 10",
+                        v);
+        return 0;
+    case CLI_OPTION_CHECKPOINT_GRACE:
+        if (parse_duration(v, &a->checkpoint_grace_usec) < 0 ||
+            a->checkpoint_grace_usec < USEC_PER_SEC || a->checkpoint_grace_usec > 86400 * USEC_PER_SEC)
+            return fail(err, "invalid --checkpoint-grace '%s': expected a duration from 1s to 24h, such as 30s or 5m",
+                        v);
+        return 0;
+    case CLI_OPTION_ALL:
+        a->all = true;
+        return 0;
+    case CLI_OPTION_FOLLOW:
+        a->follow = true;
+        return 0;
+    case CLI_OPTION_TYPE:
+        if (!event_type_is_valid(v))
+            return fail(err, "invalid --type '%s': expected an event type such as task:stalled or job:queued",
+                        v);
+        a->event_type = v;
+        return 0;
+    case CLI_OPTION_AFTER:
+        if (strspn(v, "0123456789") != strlen(v) || safe_atou64(v, &a->after_seq) < 0)
+            return fail(err, "invalid --after '%s': expected an event sequence number such as 0 or 1234", v);
+        return 0;
+    case CLI_OPTION_JOB_TASK:
+        if (!cli_task_id_is_valid(v))
+            return fail(err, "invalid --job-task '%s': expected a task id such as t-0123456789abcdef", v);
+        a->job_task = v;
+        return 0;
+    case CLI_OPTION_EXIT_FILE:
+        if (v[0] != '/' || strlen(v) >= 4096)
+            return fail(err, "invalid --exit-file '%s': expected an absolute path", v);
+        a->exit_file = v;
+        return 0;
     case CLI_OPTION_LEASE:
         if (!request_lease_is_valid(v))
             return fail(err, "invalid --lease '%s': expected a lease id such as l-0123456789abcdef", v);
@@ -383,7 +505,10 @@ static int check_command(struct cli_args *a, char err[static CLI_MESSAGE_MAX])
 {
     const struct cli_command *c = a->command;
     uint64_t always = CLI_OPT(CLI_OPTION_HELP) | CLI_OPT(CLI_OPTION_VERSION);
-    uint64_t extra = a->seen & ~(c->options | always);
+    /* The job wrapper's options belong to run without being part of its documented set. */
+    uint64_t hidden = c == &cli_command_run ? CLI_OPTS_JOB_WRAPPER : 0;
+    uint64_t extra = a->seen & ~(c->options | always | hidden);
+    uint64_t id;
 
     for (int o = 0; o < _CLI_OPTION_MAX; o++)
         if (extra & CLI_OPT(o))
@@ -396,6 +521,15 @@ static int check_command(struct cli_args *a, char err[static CLI_MESSAGE_MAX])
         return fail(err, "missing %s", c->arg_name ? c->arg_name : "argument");
     if (a->n_args > c->max_args)
         return fail(err, "too many arguments for '%s'", c->name);
+
+    if (c->job_arg && a->n_args > 0 && cli_parse_job_id(a->args[0], &id) < 0)
+        return fail(err, "invalid job id '%.64s': expected a number such as 12", a->args[0]);
+    if (c->job_or_task_arg && a->n_args > 0 && cli_parse_job_id(a->args[0], &id) < 0 &&
+        !cli_task_id_is_valid(a->args[0]))
+        return fail(err,
+                    "invalid id '%.64s': expected a job id such as 12 or a task id such as "
+                    "t-0123456789abcdef",
+                    a->args[0]);
 
     if (c->task_arg && a->n_args > 0 && !request_task_is_valid(a->args[0]))
         return fail(err,
@@ -470,8 +604,10 @@ int cli_parse_args(int argc, char **argv, struct cli_args *ret, char err[static 
         }
         a.args[a.n_args++] = arg;
     }
-    /* run's --timeout limits the command, as GNU timeout's does; its requests keep the default. */
-    if (a.command && a.command->stop_at_operand && (a.seen & CLI_OPT(CLI_OPTION_TIMEOUT))) {
+    /* run's and submit's --timeout limits the command, as GNU timeout's does, and wait's how long
+     * it waits; their requests keep the default. */
+    if (a.command && (a.command->stop_at_operand || a.command->own_timeout) &&
+        (a.seen & CLI_OPT(CLI_OPTION_TIMEOUT))) {
         a.run_timeout_usec = a.timeout_usec;
         a.timeout_usec = CLI_DEFAULT_TIMEOUT_USEC;
     }
@@ -681,7 +817,7 @@ static const char global_help_head[] =
 
 static const char global_help_tail[] =
         "\n"
-        "Connection options (ask, notify, predict, status, stats):\n"
+        "Connection options (every command that talks to the daemon):\n"
         "      --server URL        the daemon: http://HOST:PORT, unix:/PATH or /PATH\n"
         "                          (default: $HEADROOM_SERVER, else the socket\n"
         "                          " SERVER_SYSTEM_SOCKET
@@ -698,7 +834,9 @@ static const char global_help_tail[] =
         "                          (default: $HEADROOM_TOKEN)\n"
         "      --user USER         HTTP Basic user, sent only together with --password\n"
         "      --password PASSWORD HTTP Basic password\n"
-        "      --timeout DURATION  give up after DURATION: 500ms, 10s, 1m (default 10s)\n"
+        "      --timeout DURATION  give up after DURATION: 500ms, 10s, 1m (default 10s);\n"
+        "                          for run and submit the command's limit, for wait\n"
+        "                          how long to wait\n"
         "\n"
         "Output options:\n"
         "      --json              print the daemon's JSON answer unchanged\n"
@@ -716,7 +854,9 @@ static const char global_help_tail[] =
         "      an invalid configuration file\n"
         "   2  usage error: unknown option, missing TASK, invalid value\n"
         "  69  the daemon cannot be reached (connection refused, no socket, timeout)\n"
-        "  75  ask: no capacity now, the task is denied; ask again later\n";
+        "  75  ask: no capacity now, the task is denied; ask again later\n"
+        "\n"
+        "run and wait exit with the command's own status; see their --help.\n";
 
 static const char connection_help[] =
         "\n"
@@ -730,22 +870,33 @@ static const char connection_help[] =
         "  -p, --port PORT         with --host; default 9329\n"
         "      --token TOKEN       send 'Authorization: Bearer TOKEN' ($HEADROOM_TOKEN)\n"
         "      --user USER         HTTP Basic user, sent only together with --password\n"
-        "      --password PASSWORD HTTP Basic password\n"
+        "      --password PASSWORD HTTP Basic password\n";
+
+static const char connection_timeout_help[] =
         "      --timeout DURATION  give up after DURATION (default 10s)\n";
 
 void cli_help(const struct cli_command *command, FILE *f)
 {
     if (!command) {
         fputs(global_help_head, f);
-        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-            fprintf(f, "  %-24s %s\n", commands[i]->synopsis, commands[i]->summary);
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+            /* A synopsis too long for its column puts the summary on a line of its own. */
+            if (strlen(commands[i]->synopsis) > 24)
+                fprintf(f, "  %s\n  %-24s %s\n", commands[i]->synopsis, "", commands[i]->summary);
+            else
+                fprintf(f, "  %-24s %s\n", commands[i]->synopsis, commands[i]->summary);
+        }
         fputs(global_help_tail, f);
         return;
     }
 
     fprintf(f, "Usage: headroom %s\n\n%s", command->synopsis, command->help);
-    if (command->options & CLI_OPT(CLI_OPTION_SERVER))
+    if (command->options & CLI_OPT(CLI_OPTION_SERVER)) {
         fputs(connection_help, f);
+        /* Where --timeout is the command's own limit, its help says so among its options. */
+        if (!command->stop_at_operand && !command->own_timeout)
+            fputs(connection_timeout_help, f);
+    }
     fputs("\nOutput options:\n", f);
     if (command->options & CLI_OPT(CLI_OPTION_JSON))
         fputs("      --json              print JSON instead of text\n", f);

@@ -62,6 +62,17 @@ enum cli_option {
     CLI_OPTION_STALL,
     CLI_OPTION_ON_STALL,
     CLI_OPTION_GPUS,
+    /* Jobs and events. */
+    CLI_OPTION_PRIORITY,
+    CLI_OPTION_CHECKPOINT_SIGNAL,
+    CLI_OPTION_CHECKPOINT_GRACE,
+    CLI_OPTION_ALL,
+    CLI_OPTION_FOLLOW,
+    CLI_OPTION_TYPE,
+    CLI_OPTION_AFTER,
+    /* Hidden: the daemon's job wrapper runs "headroom run --job-task ID --exit-file PATH". */
+    CLI_OPTION_JOB_TASK,
+    CLI_OPTION_EXIT_FILE,
     _CLI_OPTION_MAX,
     _CLI_OPTION_INVALID = -22,
 };
@@ -73,6 +84,11 @@ enum cli_option {
     (CLI_OPT(CLI_OPTION_SERVER) | CLI_OPT(CLI_OPTION_HOST) | CLI_OPT(CLI_OPTION_PORT) |    \
      CLI_OPT(CLI_OPTION_TOKEN) | CLI_OPT(CLI_OPTION_USER) | CLI_OPT(CLI_OPTION_PASSWORD) | \
      CLI_OPT(CLI_OPTION_TIMEOUT))
+/* Accepted by "run" alone and shown in no help: what the daemon's job wrapper passes. */
+#define CLI_OPTS_JOB_WRAPPER (CLI_OPT(CLI_OPTION_JOB_TASK) | CLI_OPT(CLI_OPTION_EXIT_FILE))
+
+/* The largest job id the client accepts: the largest integer a JSON number carries exactly. */
+#define CLI_JOB_ID_MAX ((UINT64_C(1) << 53) - 1)
 
 /* The spelling of an option for messages: "--cpu". Static string, NULL when out of range. */
 const char *cli_option_to_string(enum cli_option o);
@@ -88,6 +104,10 @@ struct cli_command {
     unsigned min_args, max_args;
     const char *arg_name; /* "TASK": for "missing TASK" */
     bool task_arg;        /* the first argument is a task name, checked as the wire wants */
+    bool job_arg;         /* the first argument is a job id (cli_parse_job_id()) */
+    bool job_or_task_arg; /* the first argument is a job id or a task id ("t-" and 16 hex) */
+    bool own_timeout;     /* --timeout is this command's own limit (run_timeout_usec), as for
+                           * run; its requests keep the default timeout */
     bool raw;             /* takes its argv untouched (serve parses its own options) */
     bool stop_at_operand; /* options end at the first word after the command (or "--"); that
                            * word and the rest go to raw_argc/raw_argv (run: the command line) */
@@ -95,8 +115,11 @@ struct cli_command {
 };
 
 extern const struct cli_command cli_command_serve, cli_command_ask, cli_command_notify,
-        cli_command_run, cli_command_progress, cli_command_predict, cli_command_status, cli_command_stats, cli_command_config,
-        cli_command_version, cli_command_help;
+        cli_command_run, cli_command_progress, cli_command_predict, cli_command_status,
+        cli_command_stats, cli_command_config, cli_command_version, cli_command_help;
+extern const struct cli_command cli_command_submit, cli_command_jobs, cli_command_logs,
+        cli_command_wait, cli_command_cancel, cli_command_suspend, cli_command_resume,
+        cli_command_events;
 
 /* The command called name, or NULL. */
 const struct cli_command *cli_command_find(const char *name);
@@ -122,7 +145,8 @@ struct cli_args {
     const char *task;          /* --task NAME, borrowed */
     bool wait;                 /* --wait[=DURATION] */
     usec_t wait_usec;          /* 0: wait as long as it takes */
-    usec_t run_timeout_usec;   /* run's --timeout: the command's limit, 0 = none */
+    usec_t run_timeout_usec;   /* run's, submit's and wait's --timeout: the command's own limit
+                                * (own_timeout or stop_at_operand), 0 = none */
     usec_t kill_after_usec;    /* --kill-after, default 10 s */
     bool on_unavailable_fail;  /* --on-unavailable=fail */
     uint64_t max_mem_bytes;    /* --max-mem, 0 = none */
@@ -133,6 +157,22 @@ struct cli_args {
     bool on_stall_kill;        /* --on-stall=kill */
     unsigned gpus;             /* --gpus N: GPUs to hold for the command, 1..16; 0 = not asked */
     const char *phase;         /* progress --phase NAME, borrowed */
+
+    /* submit */
+    bool has_priority;            /* --priority given */
+    unsigned priority;            /* --priority P0|P1|P2: 0..2 */
+    int checkpoint_signal;        /* --checkpoint-signal SIG: its number, 0 = not given */
+    usec_t checkpoint_grace_usec; /* --checkpoint-grace DURATION (seen bit: given) */
+
+    /* jobs, logs, events */
+    bool all;               /* jobs --all */
+    bool follow;            /* logs, events: -f, --follow */
+    const char *event_type; /* events --type TYPE, borrowed */
+    uint64_t after_seq;     /* events --after SEQ, 0 = from the oldest kept */
+
+    /* Hidden, run only: set by the daemon when it starts a job through "headroom run". */
+    const char *job_task;  /* --job-task ID, borrowed */
+    const char *exit_file; /* --exit-file PATH, borrowed */
     struct cli_needs needs;
 
     unsigned n_args;
@@ -184,6 +224,18 @@ void cli_help(const struct cli_command *command, FILE *f);
 /* A share of the machine (or of one GPU, or a progress): "50", "12.5" or "50%", 0..100. Returns 0
  * or -EINVAL. */
 int cli_parse_pct(const char *s, double *ret);
+
+/* A job id as the daemon gives them: a decimal integer from 1 to CLI_JOB_ID_MAX, digits only.
+ * Returns 0 with *ret set, or -EINVAL. Pure. */
+int cli_parse_job_id(const char *s, uint64_t *ret);
+
+/* True when s is a task id as the daemon gives them: "t-" and 16 lowercase hex digits. */
+bool cli_task_id_is_valid(const char *s);
+
+/* A signal for --checkpoint-signal: a name with or without "SIG", in any case ("USR1", "SIGUSR1",
+ * "term"), or a number from 1 to SIGRTMAX. SIGKILL and SIGSTOP, which a command cannot catch, are
+ * refused. Returns 0 with the number in *ret, or -EINVAL. Pure. */
+int cli_parse_signal(const char *s, int *ret);
 
 /* The client for the daemon the options name ($HEADROOM_SERVER, the default socket ...). Returns 0,
  * or CLI_EXIT_USAGE having said why. */

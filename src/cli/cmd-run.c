@@ -44,6 +44,7 @@ struct run_ctx {
     char lease[32];         /* "" none */
     char task_id[32];       /* "" none */
     const char *stopped;    /* why headroom stopped it: "timed out", "stalled"; NULL */
+    bool report_failed;     /* the last report failed (said once) */
     bool has_gpus;          /* the daemon gave it GPUs (--gpus) */
     char gpu_devices[GPU_LIST_MAX]; /* CUDA_VISIBLE_DEVICES: their UUIDs, else indices */
     char gpu_indices[GPU_LIST_MAX]; /* HEADROOM_GPUS: their indices */
@@ -121,10 +122,47 @@ static void report(struct run_ctx *c, const char *what, json_t *body)
     int r = call(c, "POST", path, body, REPORT_TIMEOUT_USEC, NULL);
     json_decref(body);
     if (r != 200 && r != 201) {
-        cli_warning(c->args, "could not report to the daemon (%s): its learning misses this run",
-                    r < 0 ? strerror(-r) : "HTTP error");
-        c->daemon = false;
+        /* A job's supervisor keeps reporting: the daemon may be restarting, and the next one
+         * adopts the job. Said once. */
+        if (!c->report_failed)
+            cli_warning(c->args, "could not report to the daemon (%s)%s", r < 0 ? strerror(-r) : "HTTP error",
+                        c->args->job_task ? "; retrying" : ": its learning misses this run");
+        c->report_failed = true;
+        if (!c->args->job_task)
+            c->daemon = false;
+    } else
+        c->report_failed = false;
+}
+
+/* A job's exit status, for the daemon to read after this process has gone (it may have been
+ * restarted in between and cannot wait for us). The daemon created the file for the job's user
+ * and hands it over open, as /proc/self/fd/N, since the user may not reach its directory. It is
+ * opened before the command starts, so the command does not inherit it. */
+static int open_exit_file(const struct run_ctx *c)
+{
+    const char *path = c->args->exit_file;
+    if (!path)
+        return -EBADF;
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        cli_warning(c->args, "cannot open the exit file '%s': %s", path, strerror(errno));
+        return -EBADF;
     }
+    int n;
+    if (sscanf(path, "/proc/self/fd/%d", &n) == 1 && n > STDERR_FILENO && n != fd)
+        (void) close(n);
+    return fd;
+}
+
+static void write_exit_file(const struct run_ctx *c, int fd, int status, bool timed_out)
+{
+    char buf[64];
+
+    if (fd < 0)
+        return;
+    int n = snprintf(buf, sizeof(buf), "{\"exit_code\": %d, \"timed_out\": %s}\n", status, timed_out ? "true" : "false");
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t) n, 0) != n)
+        cli_warning(c->args, "cannot write the exit file: %s", strerror(errno));
 }
 
 /* How to ask: headroom's admit-and-start in one request; /v1/ask then /v1/tasks (a daemon that
@@ -367,7 +405,9 @@ static int supervise(struct run_ctx *c, struct sv_child *ch, int sfd, bool *ret_
 {
     const struct cli_args *a = c->args;
     usec_t deadline = a->run_timeout_usec ? usec_add(ch->started_usec, a->run_timeout_usec) : USEC_INFINITY;
-    usec_t kill_at = USEC_INFINITY, next_sample = now_usec(CLOCK_MONOTONIC) + SAMPLE_USEC;
+    /* A job's first report goes at once: its pid is what suspend, resume and cancel act on. */
+    usec_t kill_at = USEC_INFINITY,
+           next_sample = now_usec(CLOCK_MONOTONIC) + (a->job_task ? 50 * USEC_PER_MSEC : SAMPLE_USEC);
     uint64_t last_cpu = 0, last_wchar = 0;
     usec_t last_t = ch->started_usec, last_activity = ch->started_usec;
     bool stalled = false;
@@ -471,10 +511,17 @@ static int run(const struct cli_args *args)
 
     if (cli_client(args, &c.client) != 0)
         return SV_EXIT_INTERNAL;
-    r = admit(&c);
-    if (r != 0)
-        return r;
-    register_task(&c);
+    _cleanup_close_ int exit_fd = open_exit_file(&c);
+    if (args->job_task) {
+        /* A job: the daemon admitted it and registered its task before starting us. */
+        (void) snprintf(c.task_id, sizeof(c.task_id), "%s", args->job_task);
+        c.daemon = true;
+    } else {
+        r = admit(&c);
+        if (r != 0)
+            return r;
+        register_task(&c);
+    }
 
     _cleanup_free_ char **env = make_env(&c, env_task, sizeof(env_task), env_id, sizeof(env_id));
     if (!env)
@@ -516,6 +563,7 @@ static int run(const struct cli_args *args)
         else
             cli_error("%s: %s", args->raw_argv[0], code == SV_EXIT_NOTFOUND ? "command not found" : strerror(-r));
         report(&c, "end", json_pack("{s:i}", "exit_code", code));
+        write_exit_file(&c, exit_fd, code, false);
         return code;
     }
 
@@ -529,7 +577,14 @@ static int run(const struct cli_args *args)
         return SV_EXIT_INTERNAL;
     }
     int status = sv_exit_code(&end, timed_out);
+    write_exit_file(&c, exit_fd, status, timed_out);
     report_end(&c, &end, &usage, status);
+    /* A job's end is worth a few tries: the daemon may be restarting. */
+    for (int i = 0; i < 5 && args->job_task && c.report_failed; i++) {
+        struct timespec ts = { .tv_sec = 1 };
+        (void) nanosleep(&ts, NULL);
+        report_end(&c, &end, &usage, status);
+    }
     if (!args->quiet)
         print_summary(&c, &ch, &end, timed_out);
 

@@ -172,6 +172,65 @@ static const struct key_def admission_keys[] = {
     END,
 };
 
+static const char *const supervise_profiles[] = { "minimal", "balanced", "conservative", NULL };
+static const char *const supervise_levels[] = { "auto", "passive", "active", "protective", NULL };
+
+const char *const config_hook_names[CONFIG_HOOKS_MAX] = {
+    "task_started",  "task_active",  "task_stalled",   "task_high_memory", "task_high_cpu",
+    "task_critical_memory", "task_progress", "task_suspended", "task_resumed",     "task_checkpoint",
+    "task_finished", "job_queued",   "job_cancelled",  "job_lost",
+};
+
+static const struct key_def jobs_keys[] = {
+    LEAF("max_queued", KEY_UINT, jobs.max_queued, 1, 100000),
+    LEAF("keep_finished", KEY_UINT, jobs.keep_finished, 1, 100000),
+    LEAF("aging_seconds", KEY_UINT, jobs.aging_sec, 0, 604800),
+    LEAF("backfill_limit_seconds", KEY_UINT, jobs.backfill_limit_sec, 0, 604800),
+    LEAF("soft_max", KEY_UINT, jobs.soft_max, 0, 100000),
+    LEAF("hard_max", KEY_UINT, jobs.hard_max, 0, 100000),
+    END,
+};
+
+static const struct key_def supervise_keys[] = {
+    CHOICE("profile", supervise.profile, supervise_profiles),
+    CHOICE("level", supervise.level, supervise_levels),
+    LEAF("stall_seconds", KEY_UINT, supervise.stall_sec, 0, 604800),
+    LEAF("task_memory_soft_percent", KEY_DOUBLE, supervise.task_memory_soft_pct, 0, 100),
+    LEAF("task_memory_hard_percent", KEY_DOUBLE, supervise.task_memory_hard_pct, 0, 100),
+    LEAF("task_cpu_soft_percent", KEY_DOUBLE, supervise.task_cpu_soft_pct, 0, 100),
+    LEAF("pressure_critical", KEY_DOUBLE, supervise.pressure_critical_pct, 0, 100),
+    LEAF("pressure_low", KEY_DOUBLE, supervise.pressure_low_pct, 0, 100),
+    LEAF("memory_critical_percent", KEY_DOUBLE, supervise.memory_critical_pct, 0, 100),
+    LEAF("memory_low_percent", KEY_DOUBLE, supervise.memory_low_pct, 0, 100),
+    LEAF("hold_down_seconds", KEY_UINT, supervise.hold_down_sec, 0, 86400),
+    END,
+};
+
+static const struct key_def events_keys[] = {
+    LEAF("max_stored", KEY_UINT, events.max_stored, 100, 10000000),
+    END,
+};
+
+static const struct key_def hooks_keys[] = {
+    LEAF("timeout_seconds", KEY_UINT, hooks.timeout_sec, 1, 3600),
+    LEAF("max_running", KEY_UINT, hooks.max_running, 1, 64),
+    TEXT("task_started", KEY_STRING, hooks.command[0], 0),
+    TEXT("task_active", KEY_STRING, hooks.command[1], 0),
+    TEXT("task_stalled", KEY_STRING, hooks.command[2], 0),
+    TEXT("task_high_memory", KEY_STRING, hooks.command[3], 0),
+    TEXT("task_high_cpu", KEY_STRING, hooks.command[4], 0),
+    TEXT("task_critical_memory", KEY_STRING, hooks.command[5], 0),
+    TEXT("task_progress", KEY_STRING, hooks.command[6], 0),
+    TEXT("task_suspended", KEY_STRING, hooks.command[7], 0),
+    TEXT("task_resumed", KEY_STRING, hooks.command[8], 0),
+    TEXT("task_checkpoint", KEY_STRING, hooks.command[9], 0),
+    TEXT("task_finished", KEY_STRING, hooks.command[10], 0),
+    TEXT("job_queued", KEY_STRING, hooks.command[11], 0),
+    TEXT("job_cancelled", KEY_STRING, hooks.command[12], 0),
+    TEXT("job_lost", KEY_STRING, hooks.command[13], 0),
+    END,
+};
+
 static const struct key_def persistence_keys[] = {
     TEXT("data_dir", KEY_STRING, persistence.data_dir, 0),
     { .name = "flush_interval_sec",
@@ -233,6 +292,10 @@ const struct key_def config_schema[] = {
     SECTION("monitoring", monitoring_keys),
     SECTION("learning", learning_keys),
     SECTION("admission", admission_keys),
+    SECTION("jobs", jobs_keys),
+    SECTION("supervise", supervise_keys),
+    SECTION("events", events_keys),
+    SECTION("hooks", hooks_keys),
     SECTION("persistence", persistence_keys),
     SECTION("logging", logging_keys),
     SECTION("debug", debug_keys),
@@ -294,6 +357,17 @@ void config_init_defaults(struct config *c)
     c->admission.lease_sec = 60;
     c->admission.reserve_unknown = true;
     c->admission.cold_reserve_memory_pct = 10;
+
+    c->jobs.max_queued = 1000;
+    c->jobs.keep_finished = 100;
+    c->jobs.aging_sec = 600;
+    c->jobs.backfill_limit_sec = 1800;
+    config_set_string(c->supervise.profile, sizeof(c->supervise.profile), "balanced");
+    config_set_string(c->supervise.level, sizeof(c->supervise.level), "auto");
+    c->supervise.stall_sec = 300;
+    c->events.max_stored = 10000;
+    c->hooks.timeout_sec = 10;
+    c->hooks.max_running = 4;
 
     config_set_string(c->logging.level, sizeof(c->logging.level), "info");
     config_set_string(c->logging.format, sizeof(c->logging.format), "text");
@@ -631,6 +705,28 @@ int config_validate(const struct config *c, char err[static CONFIG_ERROR_MAX])
                         "monitoring.history_samples: must be at least "
                         "monitoring.smoothing_samples (%u), got %u",
                         c->monitoring.smoothing_samples, c->monitoring.history_samples);
+        return -EINVAL;
+    }
+    if (c->jobs.soft_max && c->jobs.hard_max && c->jobs.soft_max > c->jobs.hard_max) {
+        (void) snprintf(err, CONFIG_ERROR_MAX, "jobs.soft_max: must not exceed jobs.hard_max (%u), got %u",
+                        c->jobs.hard_max, c->jobs.soft_max);
+        return -EINVAL;
+    }
+    if (c->supervise.pressure_low_pct > 0 && c->supervise.pressure_critical_pct > 0 &&
+        c->supervise.pressure_low_pct >= c->supervise.pressure_critical_pct) {
+        (void) snprintf(err, CONFIG_ERROR_MAX, "supervise.pressure_low: must be below supervise.pressure_critical");
+        return -EINVAL;
+    }
+    if (c->supervise.memory_low_pct > 0 && c->supervise.memory_critical_pct > 0 &&
+        c->supervise.memory_low_pct >= c->supervise.memory_critical_pct) {
+        (void) snprintf(err, CONFIG_ERROR_MAX,
+                        "supervise.memory_low_percent: must be below supervise.memory_critical_percent");
+        return -EINVAL;
+    }
+    if (c->supervise.task_memory_soft_pct > 0 && c->supervise.task_memory_hard_pct > 0 &&
+        c->supervise.task_memory_soft_pct > c->supervise.task_memory_hard_pct) {
+        (void) snprintf(err, CONFIG_ERROR_MAX,
+                        "supervise.task_memory_soft_percent: must not exceed supervise.task_memory_hard_percent");
         return -EINVAL;
     }
     return 0;

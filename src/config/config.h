@@ -31,6 +31,10 @@ struct config_listen {
     unsigned port;                /* 0 = pick a free port and write it to <state>/port */
 };
 
+/* The event types a hook can be configured for: hooks.task_started ... (':' and '-' as '_'). */
+#define CONFIG_HOOKS_MAX 14
+extern const char *const config_hook_names[CONFIG_HOOKS_MAX];
+
 struct config {
     struct {
         char host[CONFIG_STRING_MAX];     /* server.host, default "127.0.0.1" (capfox: 0.0.0.0) */
@@ -109,6 +113,50 @@ struct config {
     struct {
         char data_dir[CONFIG_STRING_MAX]; /* persistence.data_dir, "" = default state dir */
     } persistence;
+
+    struct {
+        unsigned max_queued;              /* jobs.max_queued, default 1000, 1..100000: more
+                                           * submits are refused (503) */
+        unsigned keep_finished;           /* jobs.keep_finished, default 100, 1..100000 */
+        unsigned aging_sec;               /* jobs.aging_seconds, default 600, 0..604800: one
+                                           * priority level per this much waiting, 0 off */
+        unsigned backfill_limit_sec;      /* jobs.backfill_limit_seconds, default 1800,
+                                           * 0..604800: how long smaller jobs may pass a blocked
+                                           * head */
+        unsigned soft_max;                /* jobs.soft_max, default 0 (none), 0..100000: running
+                                           * jobs above which a start is warned about */
+        unsigned hard_max;                /* jobs.hard_max, default 0 (none), 0..100000 */
+    } jobs;
+
+    struct {
+        char profile[16];                 /* supervise.profile: minimal|balanced (default)|
+                                           * conservative: the defaults of the keys below left
+                                           * at auto/0 */
+        char level[16];                   /* supervise.level: auto (the profile's)|passive|
+                                           * active|protective */
+        unsigned stall_sec;               /* supervise.stall_seconds, default 300, 0 off: a job
+                                           * without output or CPU time for this long stalls */
+        double task_memory_soft_pct;      /* supervise.task_memory_soft_percent, 0 = the
+                                           * profile's, 0..100 of RAM: task:high-memory */
+        double task_memory_hard_pct;      /* supervise.task_memory_hard_percent: task:critical-memory */
+        double task_cpu_soft_pct;         /* supervise.task_cpu_soft_percent: task:high-cpu */
+        double pressure_critical_pct;     /* supervise.pressure_critical, PSI memory some avg10 */
+        double pressure_low_pct;          /* supervise.pressure_low */
+        double memory_critical_pct;       /* supervise.memory_critical_percent, of RAM used */
+        double memory_low_pct;            /* supervise.memory_low_percent */
+        unsigned hold_down_sec;           /* supervise.hold_down_seconds, 0 = the profile's */
+    } supervise;
+
+    struct {
+        unsigned max_stored;              /* events.max_stored, default 10000, 100..10000000 */
+    } events;
+
+    struct {
+        unsigned timeout_sec;             /* hooks.timeout_seconds, default 10, 1..3600 */
+        unsigned max_running;             /* hooks.max_running, default 4, 1..64 */
+        char command[CONFIG_HOOKS_MAX][CONFIG_STRING_MAX]; /* hooks.<event>, "" none; the
+                                           * order of config_hook_names */
+    } hooks;
 
     struct {
         char level[16];                   /* logging.level: debug|info|warn|error, default info */

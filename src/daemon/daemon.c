@@ -19,6 +19,9 @@
 #include "daemon/learn.h"
 #include "daemon/leases.h"
 #include "daemon/reload.h"
+#include "daemon/events.h"
+#include "daemon/jobs.h"
+#include "daemon/protection.h"
 #include "daemon/tasks.h"
 #include "store/store.h"
 
@@ -391,6 +394,21 @@ static int hook_task_end(void *userdata, uint64_t id, const struct api_task_end 
     return tasks_end(userdata, id, e);
 }
 
+static int hook_task_control(void *userdata, uint64_t id, enum api_control what)
+{
+    return tasks_control(userdata, id, what);
+}
+
+static int hook_job_submit(void *userdata, const struct api_job *j, struct api_job *ret)
+{
+    return jobs_submit(userdata, j, ret);
+}
+
+static int hook_job_control(void *userdata, int64_t id, enum api_control what)
+{
+    return jobs_control(userdata, id, what);
+}
+
 /* ---- sampling ------------------------------------------------------------------------------ */
 
 static double cpu_seconds_self(void)
@@ -446,6 +464,9 @@ static int on_tick(struct loop_source *s, usec_t now, uint64_t missed, void *use
     tasks_reap(d);
     take_sample(d, now);
     leases_tick(d);
+    tasks_tick(d);
+    protection_tick(d);
+    jobs_tick(d);
     return 0;
 }
 
@@ -607,13 +628,25 @@ static int start_listeners(struct daemon *d)
     return 0;
 }
 
+void daemon_events_options(const struct config *c, struct events_options *ret)
+{
+    *ret = (struct events_options) {
+        .max_stored = c->events.max_stored,
+        .hook_timeout_sec = c->hooks.timeout_sec,
+        .hooks_max_running = c->hooks.max_running,
+    };
+    _Static_assert(CONFIG_HOOKS_MAX == _EVENT_TYPE_MAX, "a hook key per event type");
+    for (int t = 0; t < _EVENT_TYPE_MAX; t++)
+        ret->hooks[t] = c->hooks.command[t];
+}
+
 int daemon_start(struct daemon *d, const struct daemon_options *opts, const struct config *config)
 {
     static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
     int r;
 
     memset(d, 0, sizeof(*d));
-    d->root_fd = -EBADF;
+    d->root_fd = d->proc_fd = d->real_root_fd = -EBADF;
     d->opts = *opts;
     d->config = *config;
     d->api.config = &d->config;
@@ -636,6 +669,9 @@ int daemon_start(struct daemon *d, const struct daemon_options *opts, const stru
         .task_end = hook_task_end,
         .task_progress = hook_task_progress,
         .task_stall = hook_task_stall,
+        .task_control = hook_task_control,
+        .job_submit = hook_job_submit,
+        .job_control = hook_job_control,
         .userdata = d,
     };
     d->api.leases = &d->leases;
@@ -707,9 +743,21 @@ int daemon_start(struct daemon *d, const struct daemon_options *opts, const stru
     if (r < 0)
         return log_error_errno(r, "Failed to set up the maintenance timer: %m"), SERVE_EXIT_OSERR;
 
+    struct events_options eo;
+    daemon_events_options(&d->config, &eo);
+    r = events_new(d->loop, d->store, &d->api, &eo, &d->events);
+    if (r < 0)
+        return log_error_errno(r, "Failed to set up the event log: %m"), SERVE_EXIT_CANTCREAT;
+
     r = start_listeners(d);
     if (r != 0)
         return r;
+    d->real_root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (d->real_root_fd < 0)
+        return log_error_errno(negative_errno(), "Failed to open /: %m"), SERVE_EXIT_OSERR;
+    /* After the listeners: a job's supervisor reports over the Unix socket. */
+    if (jobs_start(d) < 0)
+        return SERVE_EXIT_CANTCREAT;
     return SERVE_EXIT_OK;
 }
 
@@ -736,11 +784,16 @@ void daemon_stop(struct daemon *d)
 
     d->http = http_server_free(d->http);
     d->ctl = ctl_server_free(d->ctl);
+    /* After the HTTP server: its open event streams read the ring. */
+    d->events = events_free(d->events);
+    jobs_stop(d);
     d->loop = loop_free(d->loop);
     learn_stop(d);
     leases_stop(d);
     free(d->tasks);
     d->tasks = NULL;
+    free(d->protect);
+    d->protect = NULL;
     d->store = store_free(d->store);
     d->sampler = sampler_free(d->sampler);
     d->gpus = gpu_probe_free(d->gpus);
@@ -748,4 +801,7 @@ void daemon_stop(struct daemon *d)
     if (d->root_fd >= 0)
         (void) close(d->root_fd);
     d->root_fd = -EBADF;
+    if (d->real_root_fd >= 0)
+        (void) close(d->real_root_fd);
+    d->real_root_fd = -EBADF;
 }

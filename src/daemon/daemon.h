@@ -101,8 +101,22 @@ struct daemon {
     uint64_t model_clock;
     double global_peak[_LEARN_RESOURCE_MAX]; /* the largest peak any type has shown */
 
+    struct api_job *jobs;           /* the queue (jobs.c), by id: unfinished and recent finished */
+    struct job_proc *job_procs;     /* the same index: their supervisors */
+    unsigned n_jobs, cap_jobs;
+    char jobs_dir[4000];           /* "" when jobs are off */
+    char exe_path[4096];            /* the headroom binary, run as each job's supervisor */
+    int proc_fd;                    /* /proc of the machine (not --root's: jobs are real) */
+    int real_root_fd;               /* "/" of the machine, for the freezer */
+    struct events *events;          /* the event log; NULL until set up */
+    struct protect_state *protect;  /* protective mode's memory between ticks */
+
     char sources[512];
 };
+
+struct events_options;
+/* The event log's options from a configuration (the hook commands are borrowed from c). */
+void daemon_events_options(const struct config *c, struct events_options *ret);
 
 /* Sets up everything from opts and the loaded config; returns a serve_exit code (0 on success),
  * having logged the cause. */

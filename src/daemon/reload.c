@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "daemon/learn.h"
+#include "daemon/events.h"
 #include "daemon/reload.h"
 
 #include <stdlib.h>
@@ -81,6 +82,13 @@ void daemon_reload(struct daemon *d)
     bool new_paths = !paths_equal(&next, &d->config);
     struct config old = d->config;
     d->config = next;
+    if (d->events) {
+        struct events_options eo;
+        daemon_events_options(&d->config, &eo);
+        r = events_set_options(d->events, &eo);
+        if (r < 0)
+            log_warning_errno(r, "Failed to apply the new event and hook settings: %m");
+    }
     if (new_paths) {
         struct sampler *s;
         r = daemon_make_sampler(d, &s);

@@ -4,6 +4,7 @@
  * without guessing from the machine. */
 
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,7 +15,16 @@
 #include "daemon/daemon.h"
 #include "daemon/learn.h"
 #include "daemon/leases.h"
+#include "daemon/events.h"
+#include "daemon/jobs.h"
 #include "daemon/tasks.h"
+#include "model/schedule.h"
+#include "supervise/supervise.h"
+
+static json_t *json_number_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
 
 static bool need_empty(const struct decide_need *n)
 {
@@ -28,6 +38,45 @@ static struct api_task *find(struct daemon *d, uint64_t id)
         if (d->tasks[i].id == id)
             return &d->tasks[i];
     return NULL;
+}
+
+struct api_task *tasks_find(struct daemon *d, uint64_t id)
+{
+    return find(d, id);
+}
+
+static void emit(struct daemon *d, const char *type, const struct api_task *t, json_t *fields)
+{
+    if (d->events)
+        (void) events_emit(d->events, type, t->id, (uint64_t) t->job_id, t->task, fields);
+    else
+        json_decref(fields);
+}
+
+/* Removes t (a pointer into d->tasks) from the table. */
+static void remove_task(struct daemon *d, struct api_task *t)
+{
+    *t = d->tasks[--d->n_tasks];
+    d->api.n_tasks = d->n_tasks;
+}
+
+int tasks_drop(struct daemon *d, uint64_t id)
+{
+    struct api_task *t = find(d, id);
+
+    if (!t)
+        return -ENOENT;
+    if (t->lease_id)
+        (void) leases_release(d, t->lease_id);
+    remove_task(d, t);
+    return 0;
+}
+
+void tasks_set_client(struct daemon *d, uint64_t id, int64_t client_pid)
+{
+    struct api_task *t = find(d, id);
+    if (t)
+        t->client_pid = client_pid;
 }
 
 int tasks_start(struct daemon *d, const struct api_task *t, struct api_task *ret)
@@ -73,6 +122,53 @@ int tasks_start(struct daemon *d, const struct api_task *t, struct api_task *ret
     d->n_tasks++;
     d->api.n_tasks = d->n_tasks;
     *ret = *n;
+    emit(d, "task:started", n, json_pack("{s:o, s:o, s:s}", "complexity", json_real(n->complexity), "pid",
+                                         n->pid > 0 ? json_integer((json_int_t) n->pid) : json_null(), "priority",
+                                         sched_priority_to_string((enum sched_priority) n->priority)));
+    return 0;
+}
+
+int tasks_adopt(struct daemon *d, const struct api_job *j)
+{
+    if (d->n_tasks >= DAEMON_TASKS_MAX)
+        return -ENOSPC;
+    if (!j->task_id || find(d, j->task_id))
+        return -EEXIST;
+    struct api_task *n = &d->tasks[d->n_tasks];
+    *n = (struct api_task) {
+        .id = j->task_id,
+        .complexity = j->complexity,
+        .pid = j->pid,
+        .client_pid = j->wrapper_pid,
+        .started_usec = now_usec(CLOCK_MONOTONIC),
+        .started_real_usec = j->started_real_usec,
+        .progress_pct = NAN,
+        .has_owner = true,
+        .owner_uid = j->uid,
+        .job_id = j->id,
+        .priority = j->priority,
+        .suspended = j->state == API_JOB_SUSPENDED,
+    };
+    (void) snprintf(n->task, sizeof(n->task), "%s", j->task);
+    for (int r = 0; r < _LEARN_RESOURCE_MAX; r++)
+        n->use[r] = n->peak[r] = NAN;
+    json_t *spec = json_loads(j->spec, 0, NULL);
+    char err[128];
+    (void) api_parse_needs(json_object_get(spec, "needs"), &n->declared, err, sizeof(err));
+    json_t *cs = json_object_get(spec, "checkpoint_signal"), *cg = json_object_get(spec, "checkpoint_grace_sec");
+    n->checkpoint_signal = json_is_integer(cs) ? (int) json_integer_value(cs) : 0;
+    n->checkpoint_grace_usec = json_is_number(cg) ? (usec_t) llround(json_number_value(cg) * 1e6) : 0;
+    json_decref(spec);
+    /* Its lease came back from the store as an ordinary one, to be claimed again in time. */
+    struct lease *l = j->lease_id ? lease_table_find(&d->leases, j->lease_id) : NULL;
+    if (l && l->holder != LEASE_TASK) {
+        static const double zero[_LEARN_RESOURCE_MAX] = { 0 };
+        lease_attach(l, LEASE_TASK, n->id, zero, USEC_INFINITY, USEC_INFINITY);
+        leases_persist(d, l);
+        n->lease_id = l->id;
+    }
+    d->n_tasks++;
+    d->api.n_tasks = d->n_tasks;
     return 0;
 }
 
@@ -84,8 +180,10 @@ int tasks_usage(struct daemon *d, uint64_t id, int64_t pid, const double use[_LE
         return -ENOENT;
     /* A wrapper registers the task before it starts the command (the command gets the task's id in
      * its environment), so the pid comes with the first report. */
-    if (pid > 0 && t->pid == 0)
+    if (pid > 0 && t->pid == 0) {
         t->pid = pid;
+        jobs_task_changed(d, t);
+    }
     for (int r = 0; r < _LEARN_RESOURCE_MAX; r++) {
         if (isnan(use[r]))
             continue;
@@ -138,10 +236,15 @@ int tasks_end(struct daemon *d, uint64_t id, const struct api_task_end *e)
     if (!p)
         return -ENOENT;
     struct api_task t = *p;
-    *p = d->tasks[--d->n_tasks];
-    d->api.n_tasks = d->n_tasks;
+    remove_task(d, p);
     if (t.lease_id)
         (void) leases_release(d, t.lease_id);
+    emit(d, "task:finished", &t,
+         json_pack("{s:o, s:o, s:o, s:o}", "exit_code", e->exit_code >= 0 ? json_integer(e->exit_code) : json_null(),
+                   "duration_sec", json_number_or_null(e->duration_sec), "cpu_sec", json_number_or_null(e->cpu_sec),
+                   "peak_rss_bytes", e->peak_rss_bytes != API_BYTES_UNKNOWN
+                                             ? json_integer((json_int_t) e->peak_rss_bytes)
+                                             : json_null()));
 
     /* A task that failed says nothing of what a successful run needs (a command not found would
      * teach that the type costs nothing): only successes, or ends without an exit code, are
@@ -211,10 +314,10 @@ void tasks_reap(struct daemon *d)
         }
         log_info("Task '%s' (t-%016llx, pid %lld) is gone without reporting its end; releasing what it held",
                  t->task, (unsigned long long) t->id, (long long) watched);
+        emit(d, "task:finished", t, json_pack("{s:n, s:s}", "exit_code", "reason", "gone without reporting its end"));
         if (t->lease_id)
             (void) leases_release(d, t->lease_id);
-        *t = d->tasks[--d->n_tasks];
-        d->api.n_tasks = d->n_tasks;
+        remove_task(d, t);
     }
 }
 
@@ -235,6 +338,10 @@ int tasks_progress(struct daemon *d, uint64_t id, double pct, const char *phase)
         t->expected_end_usec = now + (usec_t) (elapsed * (100 - pct) / pct);
     } else if (pct >= 100)
         t->expected_end_usec = now;
+    double eta = t->expected_end_usec > now ? (double) (t->expected_end_usec - now) / 1e6 : 0;
+    emit(d, "task:progress", t, json_pack("{s:f, s:o, s:o}", "pct", pct, "phase",
+                                          t->phase[0] ? json_string(t->phase) : json_null(), "eta_seconds",
+                                          pct > 0 ? json_real(eta) : json_null()));
     return 0;
 }
 
@@ -247,8 +354,93 @@ int tasks_stall(struct daemon *d, uint64_t id, bool stalled, usec_t last_activit
     if (stalled && !t->stalled)
         log_info("Task '%s' (t-%016llx) stalled: no output and no CPU time since its last activity", t->task,
                  (unsigned long long) t->id);
+    bool changed = stalled != t->stalled;
     t->stalled = stalled;
     if (last_activity_real_usec)
         t->last_activity_real_usec = last_activity_real_usec;
+    if (changed) {
+        char ts[64];
+        usec_t now_real = now_usec(CLOCK_REALTIME);
+        double idle = t->last_activity_real_usec && now_real > t->last_activity_real_usec
+                              ? (double) (now_real - t->last_activity_real_usec) / 1e6
+                              : 0;
+        emit(d, stalled ? "task:stalled" : "task:active", t,
+             json_pack("{s:o, s:f}", "last_activity",
+                       t->last_activity_real_usec ? json_string(format_rfc3339(ts, sizeof(ts), t->last_activity_real_usec))
+                                                  : json_null(),
+                       "idle_seconds", idle));
+    }
     return 0;
+}
+
+/* Stops or continues the whole task: its cgroup's freezer where headroom made it one, else its
+ * process group. */
+static int freeze(struct daemon *d, struct api_task *t, bool on, bool by_protection)
+{
+    struct sv_freeze_info info;
+
+    if (t->pid <= 0)
+        return -ESRCH;
+    int r = sv_freeze(d->real_root_fd, (pid_t) t->pid, on, &info);
+    if (r < 0)
+        return r;
+    t->suspended = on;
+    t->suspended_by_protection = on && by_protection;
+    jobs_task_changed(d, t);
+    emit(d, on ? "task:suspended" : "task:resumed", t,
+         json_pack("{s:s, s:s}", "method", sv_freeze_method_to_string(info.method), "by", by_protection ? "protection" : "request"));
+    log_info("Task '%s' (t-%016llx) %s (%s)", t->task, (unsigned long long) t->id, on ? "suspended" : "resumed",
+             sv_freeze_method_to_string(info.method));
+    return 0;
+}
+
+int tasks_freeze(struct daemon *d, uint64_t id, bool on, bool by_protection)
+{
+    struct api_task *t = find(d, id);
+    if (!t)
+        return -ENOENT;
+    if (t->suspended == on)
+        return on ? -EBUSY : -EBUSY;
+    return freeze(d, t, on, by_protection);
+}
+
+int tasks_control(struct daemon *d, uint64_t id, enum api_control what)
+{
+    struct api_task *t = find(d, id);
+
+    if (!t)
+        return -ENOENT;
+    switch (what) {
+    case API_CONTROL_SUSPEND:
+        return t->suspended ? -EBUSY : freeze(d, t, true, false);
+    case API_CONTROL_RESUME:
+        return !t->suspended ? -EBUSY : freeze(d, t, false, false);
+    case API_CONTROL_CANCEL:
+        if (t->job_id)
+            return jobs_control(d, t->job_id, API_CONTROL_CANCEL);
+        if (t->pid <= 0)
+            return -ESRCH;
+        if (t->suspended)
+            (void) freeze(d, t, false, false);
+        /* TERM to its group: its wrapper sees the command end and reports it. */
+        int r = sv_group_signal(d->real_root_fd, (pid_t) t->pid, SIGTERM);
+        if (r < 0)
+            return r;
+        t->kill_at_usec = usec_add(now_usec(CLOCK_MONOTONIC), 10 * USEC_PER_SEC);
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+void tasks_tick(struct daemon *d)
+{
+    usec_t now = now_usec(CLOCK_MONOTONIC);
+    for (unsigned i = 0; i < d->n_tasks; i++) {
+        struct api_task *t = &d->tasks[i];
+        if (t->kill_at_usec && now >= t->kill_at_usec && t->pid > 0) {
+            (void) sv_group_signal(d->real_root_fd, (pid_t) t->pid, SIGKILL);
+            t->kill_at_usec = 0;
+        }
+    }
 }

@@ -15,6 +15,23 @@ int tasks_end(struct daemon *d, uint64_t id, const struct api_task_end *e);
 int tasks_progress(struct daemon *d, uint64_t id, double pct, const char *phase);
 int tasks_stall(struct daemon *d, uint64_t id, bool stalled, usec_t last_activity_real_usec);
 
+/* The task with that id, NULL none. The pointer is valid until the table changes. */
+struct api_task *tasks_find(struct daemon *d, uint64_t id);
+/* Removes a task without learning from it, releasing its lease. 0 or -ENOENT. */
+int tasks_drop(struct daemon *d, uint64_t id);
+/* The process that supervises it (watched until the command's pid is known). */
+void tasks_set_client(struct daemon *d, uint64_t id, int64_t client_pid);
+/* Takes back the task of a job that ran across a restart: same id, its lease if it came back. 0,
+ * -ENOSPC, -EEXIST. */
+int tasks_adopt(struct daemon *d, const struct api_job *j);
+/* See struct api_hooks.task_control. */
+int tasks_control(struct daemon *d, uint64_t id, enum api_control what);
+/* Suspends (on) or resumes a task; by_protection marks what protective mode may resume. 0,
+ * -ENOENT, -EBUSY (already so), -ESRCH, or sv_freeze()'s -errno. */
+int tasks_freeze(struct daemon *d, uint64_t id, bool on, bool by_protection);
+/* Each tick: SIGKILL for cancelled tasks whose grace has run out. */
+void tasks_tick(struct daemon *d);
+
 /* Each tick: a task whose pid no longer exists (it was given one, in the daemon's PID namespace)
  * is dropped and its lease released; nothing is learnt from it. */
 void tasks_reap(struct daemon *d);

@@ -157,6 +157,44 @@ static const char *const migrations[] = {
     "ALTER TABLE observations ADD COLUMN mem_mean_pct REAL;"
     "ALTER TABLE observations ADD COLUMN gpu_mean_pct REAL;"
     "ALTER TABLE observations ADD COLUMN vram_mean_pct REAL;",
+
+    /* 6: the job queue (headroom submit). AUTOINCREMENT: a job id is never reused, even after the
+     * newest job was pruned, so "headroom logs 12" never shows another job's output. spec is the
+     * submitted request as JSON (argv, environment, directory, needs and options), opaque here.
+     * wrapper_start is the wrapper's start time in clock ticks since boot (/proc/PID/stat field
+     * 22), which tells an adopted wrapper from a later process that reused its pid. */
+    "CREATE TABLE jobs ("
+    "    id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "    state TEXT NOT NULL,"
+    "    priority INTEGER NOT NULL,"
+    "    uid INTEGER NOT NULL,"
+    "    gid INTEGER NOT NULL,"
+    "    task TEXT NOT NULL,"
+    "    complexity REAL NOT NULL,"
+    "    spec TEXT NOT NULL,"
+    "    submitted_ms INTEGER NOT NULL,"
+    "    started_ms INTEGER NOT NULL,"
+    "    ended_ms INTEGER NOT NULL,"
+    "    wrapper_pid INTEGER NOT NULL,"
+    "    wrapper_start INTEGER NOT NULL,"
+    "    pid INTEGER NOT NULL,"
+    "    task_id INTEGER NOT NULL,"
+    "    lease_id INTEGER NOT NULL,"
+    "    exit_code INTEGER NOT NULL,"
+    "    reason TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX jobs_state ON jobs (state);",
+
+    /* 7: the event log (task:started, task:stalled, ...), oldest pruned first. seq is the event's
+     * sequence number, which clients resume from (Last-Event-ID); data is the event's JSON. */
+    "CREATE TABLE events ("
+    "    seq INTEGER PRIMARY KEY,"
+    "    time_ms INTEGER NOT NULL,"
+    "    type TEXT NOT NULL,"
+    "    task_id INTEGER NOT NULL,"
+    "    job_id INTEGER NOT NULL,"
+    "    data TEXT NOT NULL"
+    ") STRICT;",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION,
@@ -175,6 +213,11 @@ _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION,
     "task, resource, model, lambda, alpha, quantile, shrinkage_weight, sd_multiplier, "      \
     "margin_factor, min_observations, n, w, mx, my, sxx, sxy, syy, ewma, ewvar, peak_seen, " \
     "peaks, peak_complexities, residual_len, residual_next, residuals, residual_complexities"
+/* The order read_job_row() and store_put_job() (store-jobs.c) use. */
+#define JOB_COLUMNS                                                                       \
+    "id, state, priority, uid, gid, task, complexity, spec, submitted_ms, started_ms, "  \
+    "ended_ms, wrapper_pid, wrapper_start, pid, task_id, lease_id, exit_code, reason"
+#define EVENT_COLUMNS "seq, time_ms, type, task_id, job_id, data"
 /* The order read_lease_row() and store_put_lease() (store-leases.c) use. */
 #define LEASE_COLUMNS                                                                    \
     "id, task, cpu_pct, mem_pct, gpu_pct, vram_pct, mem_bytes, vram_bytes, disk_bytes, " \
@@ -252,6 +295,32 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
     /* Ids at or above 2^63 are stored negative; listing the non-negative ones first, then the
      * negative ones in ascending order, is ascending order of the unsigned ids. */
     [STORE_STMT_LEASE_ALL] = "SELECT " LEASE_COLUMNS " FROM leases ORDER BY id < 0, id",
+    /* ?1 NULL: a new job, numbered by AUTOINCREMENT. */
+    [STORE_STMT_JOB_PUT] = "INSERT INTO jobs (" JOB_COLUMNS
+                           ") "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) "
+                           "ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
+                           "priority = excluded.priority, started_ms = excluded.started_ms, "
+                           "ended_ms = excluded.ended_ms, wrapper_pid = excluded.wrapper_pid, "
+                           "wrapper_start = excluded.wrapper_start, pid = excluded.pid, "
+                           "task_id = excluded.task_id, lease_id = excluded.lease_id, exit_code = excluded.exit_code, "
+                           "reason = excluded.reason",
+    [STORE_STMT_JOB_GET] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1",
+    /* Every job not yet finished, then the newest ?1 finished ones. */
+    [STORE_STMT_JOB_ALL] = "SELECT " JOB_COLUMNS " FROM jobs WHERE state IN ('queued', 'running', 'suspended') "
+                           "UNION ALL SELECT * FROM (SELECT " JOB_COLUMNS " FROM jobs "
+                           "WHERE state NOT IN ('queued', 'running', 'suspended') ORDER BY id DESC LIMIT ?1) "
+                           "ORDER BY id",
+    /* Finished jobs beyond the newest ?1 finished ones. */
+    [STORE_STMT_JOB_PRUNE] = "DELETE FROM jobs WHERE state NOT IN ('queued', 'running', 'suspended') AND id <= "
+                             "(SELECT id FROM jobs WHERE state NOT IN ('queued', 'running', 'suspended') "
+                             "ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+    [STORE_STMT_EVENT_INSERT] = "INSERT INTO events (" EVENT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    /* Keeps the newest ?1 events. */
+    [STORE_STMT_EVENT_PRUNE] = "DELETE FROM events WHERE seq <= "
+                               "(SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
+    [STORE_STMT_EVENT_AFTER] = "SELECT " EVENT_COLUMNS " FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    [STORE_STMT_EVENT_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM events",
 };
 
 static inline void finalizep(sqlite3_stmt **st)

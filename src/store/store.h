@@ -25,7 +25,7 @@
 struct store;
 
 /* The number of migration steps this build knows; PRAGMA user_version of a current database. */
-#define STORE_SCHEMA_VERSION 5u
+#define STORE_SCHEMA_VERSION 7u
 
 /* Weight of the newest observation in the per-task moving average, the same as capfox's
  * MovingAverageModel: the first value is taken as is, then avg = α·value + (1 − α)·avg. */
@@ -322,6 +322,79 @@ int store_delete_expired_leases(struct store *s, int64_t now_ms);
 int store_foreach_lease(struct store *s,
                         int (*cb)(const struct store_lease *l, void *userdata),
                         void *userdata);
+
+/* ---- jobs ------------------------------------------------------------------------------------ */
+
+/* A background job (headroom submit) as the queue keeps it. state is one of "queued", "running",
+ * "suspended" (not finished) or "done", "failed", "cancelled", "lost" (finished). Times are
+ * CLOCK_REALTIME ms, 0 for "not yet". spec is the submitted request as JSON, opaque to the store. */
+#define STORE_JOB_STATE_MAX  15
+#define STORE_JOB_REASON_MAX 255
+#define STORE_JOB_SPEC_MAX   (96U * 1024U)
+struct store_job {
+    int64_t id;                            /* 0 for a job not stored yet */
+    char state[STORE_JOB_STATE_MAX + 1];
+    int priority;                          /* 0..2 for P0..P2 */
+    uint32_t uid, gid;
+    char task[TASK_NAME_MAX + 1];
+    double complexity;
+    char *spec;                            /* NUL-terminated; owned by the caller (store_put_job
+                                            * borrows it, store_get_job/foreach give a malloc()ed
+                                            * copy released by store_job_done()) */
+    int64_t submitted_ms, started_ms, ended_ms;
+    int64_t wrapper_pid;                   /* the headroom run process supervising it, 0 none */
+    uint64_t wrapper_start;                /* its start time, clock ticks since boot */
+    int64_t pid;                           /* the command's pid, 0 unknown */
+    uint64_t task_id;                      /* the supervised task it runs as, 0 none */
+    uint64_t lease_id;                     /* the lease that task holds, 0 none */
+    int exit_code;                         /* -1 unknown */
+    char reason[STORE_JOB_REASON_MAX + 1]; /* why it failed, was lost or cancelled; "" none */
+};
+
+void store_job_done(struct store_job *j);
+
+/* Inserts (j->id 0: *ret_id gets the new id) or updates job j. The id, uid, gid, task, complexity,
+ * spec and submitted_ms of a stored job never change. Returns 0, -EINVAL for a field out of range
+ * (an unknown state, priority not 0..2, a bad task name, spec empty or above STORE_JOB_SPEC_MAX),
+ * or another -errno as for store_open(). Does not log above debug. */
+int store_put_job(struct store *s, const struct store_job *j, int64_t *ret_id);
+
+/* Reads job id into *ret (release with store_job_done()). 0, -ENOENT, -EBADMSG for a row
+ * store_put_job() would refuse, or another -errno. */
+int store_get_job(struct store *s, int64_t id, struct store_job *ret);
+
+/* Calls cb for every unfinished job and the newest keep_finished finished ones, in id order; j is
+ * valid during the call only. Returns the number of callbacks, or -EBADMSG / another -errno. */
+int store_foreach_job(struct store *s, unsigned keep_finished,
+                      int (*cb)(const struct store_job *j, void *userdata), void *userdata);
+
+/* Deletes finished jobs beyond the newest keep_finished. Returns the number deleted or a -errno. */
+int store_prune_jobs(struct store *s, unsigned keep_finished);
+
+/* ---- events ---------------------------------------------------------------------------------- */
+
+/* One event of the log. type is "task:started" and the like; data its whole JSON object. */
+#define STORE_EVENT_TYPE_MAX 31
+#define STORE_EVENT_DATA_MAX (16U * 1024U)
+struct store_event {
+    uint64_t seq;                          /* > 0, increasing */
+    int64_t time_ms;                       /* CLOCK_REALTIME */
+    char type[STORE_EVENT_TYPE_MAX + 1];
+    uint64_t task_id, job_id;              /* 0 none */
+    const char *data;                      /* NUL-terminated JSON, at most STORE_EVENT_DATA_MAX */
+};
+
+/* Appends e and deletes all but the newest keep events, in one transaction. Returns 0, -EINVAL
+ * (seq 0 or not above the last stored, a bad type, data empty or too long), or another -errno. */
+int store_append_event(struct store *s, const struct store_event *e, unsigned keep);
+
+/* Calls cb for at most limit events with seq > after, oldest first; e is valid during the call
+ * only. Returns the number of callbacks, -EBADMSG for a bad row, or another -errno. */
+int store_foreach_event(struct store *s, uint64_t after, unsigned limit,
+                        int (*cb)(const struct store_event *e, void *userdata), void *userdata);
+
+/* The largest stored seq, 0 when there is none. */
+int store_last_event_seq(struct store *s, uint64_t *ret);
 
 /* Housekeeping for idle moments (every few hours, say): lets SQLite refresh its query-planner
  * statistics (PRAGMA optimize), then copies the WAL into the database and truncates it

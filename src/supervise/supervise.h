@@ -126,6 +126,11 @@ struct sv_usage {
  * process of the task is left (u keeps its last values). Reads /proc and the cgroup only. */
 int sv_sample(struct sv_child *c, struct sv_usage *u);
 
+/* The start time of process pid (/proc/PID/stat field 22, clock ticks since boot), which tells a
+ * process from a later one that reused its pid. proc_fd: /proc (or a fixture). 0, -ESRCH (no
+ * such process, or a zombie: it has ended), -EBADMSG. */
+int sv_process_start_time(int proc_fd, pid_t pid, uint64_t *ret_ticks);
+
 /* How a task ended. */
 struct sv_end {
     bool exited;               /* exit(code) */
@@ -152,3 +157,84 @@ int sv_exit_code(const struct sv_end *end, bool timed_out);
 /* Frees what sv_spawn() holds if sv_reap() was never called (the pidfd, cgroup fds); kills
  * nothing. Takes NULL. */
 void sv_child_done(struct sv_child *c);
+
+/* ==== Suspending and resuming a task from outside it (freeze.c) ================================
+ *
+ * For the daemon's protective mode: a task is named by the pid that leads its process group (as
+ * sv_spawn() makes it), and every host file is opened below root_fd ("/" in production, a fixture
+ * tree in tests). The first method that applies is used:
+ *   1. its cgroup v2 leaf is one of headroom's (last component "headroom-…", as `headroom run`
+ *      names them) and has cgroup.freeze: "1" / "0" there;
+ *   2. its v1 freezer cgroup is such a leaf: freezer.state "FROZEN" / "THAWED";
+ *   3. SIGSTOP / SIGCONT to its process group, only after checking that pid is alive and leads its
+ *      own group (pgid == pid), so an unrelated group is never signalled.
+ * A cgroup freeze stops every process of the leaf, those that left the group included, and the
+ * task cannot catch or notice it; SIGSTOP is seen by a parent that waits with WUNTRACED and by a
+ * shell. */
+
+/* The name prefix of the cgroup leaves headroom makes (cmd-run.c: "headroom-run-PID"). */
+#define SV_FREEZE_LEAF_PREFIX "headroom-"
+
+enum sv_freeze_method {
+    SV_FREEZE_CGROUP_V2,        /* cgroup.freeze of the v2 leaf */
+    SV_FREEZE_CGROUP_V1,        /* freezer.state of the v1 freezer leaf */
+    SV_FREEZE_SIGNAL,           /* SIGSTOP / SIGCONT to the process group */
+    _SV_FREEZE_METHOD_MAX,
+    _SV_FREEZE_METHOD_INVALID = -22,
+};
+
+/* "cgroup.freeze", "freezer.state", "SIGSTOP"; NULL for anything else. */
+const char *sv_freeze_method_to_string(enum sv_freeze_method m);
+
+struct sv_freeze_info {
+    enum sv_freeze_method method;
+    char cgroup_path[SV_PATH_MAX]; /* the leaf as the host names it, without root_fd's tree
+                                    * ("/sys/fs/cgroup/unified/headroom-run-12"); "" for SIGSTOP */
+};
+
+/* Where a task could be frozen: its headroom leaves, "" where it has none. */
+struct sv_freeze_where {
+    char v2_leaf[SV_PATH_MAX];
+    char v1_leaf[SV_PATH_MAX];     /* in the v1 freezer hierarchy */
+};
+
+/* Decides, from the texts of the task's proc/PID/cgroup (cgroups(7)) and our
+ * proc/self/mountinfo (proc(5)), which of its cgroups are headroom leaves and where they are.
+ * Pure: no I/O. The v2 leaf is joined as sv_cgroup_plan_make() does (read-only mounts, ".."
+ * components and paths outside the mounted subtree give none); the v1 freezer mount is the first
+ * "cgroup" mount whose super options list "freezer", used only when read-write and written without
+ * octal escapes. A leaf is a headroom one when the last component of the task's path starts with
+ * SV_FREEZE_LEAF_PREFIX and has more after it. Returns 0 with *ret filled (possibly with no leaf
+ * at all: a text that cannot be read gives none), -EINVAL for a NULL argument, -ENOMEM. */
+int sv_freeze_locate(const char *mountinfo,
+                     size_t mountinfo_n,
+                     const char *pid_cgroup,
+                     size_t pid_cgroup_n,
+                     struct sv_freeze_where *ret);
+
+/* Sends sig to the process group that pid leads, after the checks of method 3: pid alive (not a
+ * zombie) and its own group's leader, and neither 1 nor our own process or group (kill(-1) would
+ * reach every process). For signals the caller sends a task itself, a checkpoint signal say.
+ * sig 0 only checks. Returns 0, -ESRCH (gone, a zombie, or not a group leader), -EINVAL (root_fd
+ * < 0, pid ≤ 0, pid 1 or ours, sig out of range), -EPERM, or another -errno reading proc/PID/stat.
+ * Does not log. */
+int sv_group_signal(int root_fd, pid_t pid, int sig);
+
+/* Suspends (freeze true) or resumes (false) the task led by pid, by the first method above that
+ * works: a leaf whose control file is missing (cgroup.freeze needs Linux 5.2) or refuses the write
+ * falls through to the next, and so does a leaf we are in ourselves (proc/self/cgroup). ret may be
+ * NULL; else it says how, on success only. Returns 0, or:
+ *   -ESRCH   pid is gone or a zombie, or (for the signal) does not lead its process group;
+ *   -EINVAL  root_fd < 0, pid ≤ 0, or, for the signal, pid 1 or our own process or group;
+ *   -EPERM   the signal was not allowed; -ENOMEM; another -errno reading proc/PID.
+ * The method is chosen afresh on each call; a task stays in the leaf it was started in, so a
+ * resume takes the way its suspend took. Does not log. */
+int sv_freeze(int root_fd, pid_t pid, bool freeze, struct sv_freeze_info *ret);
+
+/* Whether the task led by pid is frozen now, asked of the method sv_freeze() would use:
+ * cgroup.events "frozen 1" (v2), freezer.state "FROZEN" (v1; "FREEZING" is not yet), or every live
+ * process of the group in state 'T' (stopped). A freeze takes effect asynchronously, so a caller
+ * that needs it done polls this. Returns 1 frozen, 0 not (yet), or -ESRCH (gone, or no process
+ * left in the group), -EBADMSG (a freezer.state it does not know), -EINVAL, -ENOMEM, another
+ * -errno. ret as for sv_freeze(). Does not log. */
+int sv_frozen_state(int root_fd, pid_t pid, struct sv_freeze_info *ret);

@@ -196,3 +196,19 @@ int sv_sample(struct sv_child *c, struct sv_usage *u)
     u->fds = s.fds;
     return 0;
 }
+
+int sv_process_start_time(int proc_fd, pid_t pid, uint64_t *ret_ticks)
+{
+    struct sv_proc_stat st;
+
+    if (proc_fd < 0 || pid <= 0 || !ret_ticks)
+        return -EINVAL;
+    int r = read_stat(proc_fd, pid, &st);
+    if (r < 0)
+        return r == -ENOENT ? -ESRCH : r;
+    /* A zombie has ended: only its parent has not collected it yet. */
+    if (st.state == 'Z' || st.state == 'X')
+        return -ESRCH;
+    *ret_ticks = st.starttime_ticks;
+    return 0;
+}

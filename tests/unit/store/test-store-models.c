@@ -358,8 +358,8 @@ static void test_migrate_from_v1(void **state)
 
     assert_int_equal(store_open(f->db, &s), 0);
     assert_int_equal(store_get_schema_version(s, &version), 0);
-    assert_int_equal(version, 5);
-    assert_int_equal(STORE_SCHEMA_VERSION, 5);
+    assert_int_equal(version, 7);
+    assert_int_equal(STORE_SCHEMA_VERSION, 7);
     /* Step 1 was not run again. */
     assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "1700000000000");
@@ -411,7 +411,7 @@ static void test_migrate_from_v1(void **state)
     assert_double_exact(st.avg_cpu_gap, 7.5);
     s = store_free(s);
 
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 5);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 7);
     assert_int_equal(raw_int(f->db, "SELECT count(*) FROM observations"), 2);
 }
 
@@ -608,8 +608,8 @@ static void test_migrate_from_v2(void **state)
 
     assert_int_equal(store_open(f->db, &s), 0);
     assert_int_equal(store_get_schema_version(s, &version), 0);
-    assert_int_equal(version, 5);
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 5);
+    assert_int_equal(version, 7);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 7);
     /* Steps 1 and 2 were not run again. */
     assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "1700000000000");
@@ -703,8 +703,8 @@ static void test_migrate_from_v4(void **state)
 
     assert_int_equal(store_open(f->db, &s), 0);
     assert_int_equal(store_get_schema_version(s, &version), 0);
-    assert_int_equal(version, 5);
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 5);
+    assert_int_equal(version, 7);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 7);
     /* Steps 1 to 4 were not run again. */
     assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "1700000000000");

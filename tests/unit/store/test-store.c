@@ -205,7 +205,7 @@ static void test_open_creates_schema(void **state)
 
     assert_int_equal(store_get_schema_version(s, &version), 0);
     assert_int_equal(version, STORE_SCHEMA_VERSION);
-    assert_int_equal(version, 5);
+    assert_int_equal(version, 7);
 
     /* The creation time is recorded once, in milliseconds. */
     assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
@@ -221,11 +221,11 @@ static void test_open_creates_schema(void **state)
     s = store_free(s);
     assert_null(s);
 
-    /* On disk: WAL recorded in the header (read and write versions 2), user_version 5. */
+    /* On disk: WAL recorded in the header (read and write versions 2), user_version 7. */
     assert_int_equal(read_at(f->db, 18, mode, sizeof(mode)), 0);
     assert_int_equal(mode[0], 2);
     assert_int_equal(mode[1], 2);
-    assert_int_equal(header_user_version(f->db), 5);
+    assert_int_equal(header_user_version(f->db), 7);
 
     /* Reopening runs no migration again: created_ms is unchanged. */
     assert_int_equal(store_open(f->db, &s), 0);
@@ -733,12 +733,12 @@ static void test_migrate_from_v0(void **state)
 
     assert_int_equal(store_open(f->db, &s), 0);
     assert_int_equal(store_get_schema_version(s, &version), 0);
-    assert_int_equal(version, 5);
+    assert_int_equal(version, 7);
     assert_int_equal(store_meta_get(s, "created_ms", buf, sizeof(buf)), 0);
     add(s, "after-migration", 1, 1, 2, 3, 4);
     assert_int_equal(count_obs(s, NULL), 1);
     s = store_free(s);
-    assert_int_equal(header_user_version(f->db), 5);
+    assert_int_equal(header_user_version(f->db), 7);
 }
 
 enum child_end {
