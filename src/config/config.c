@@ -203,6 +203,7 @@ static const struct key_def supervise_keys[] = {
     LEAF("memory_critical_percent", KEY_DOUBLE, supervise.memory_critical_pct, 0, 100),
     LEAF("memory_low_percent", KEY_DOUBLE, supervise.memory_low_pct, 0, 100),
     LEAF("hold_down_seconds", KEY_UINT, supervise.hold_down_sec, 0, 86400),
+    LEAF("action_interval_seconds", KEY_UINT, supervise.action_interval_sec, 0, 3600),
     END,
 };
 

@@ -145,6 +145,8 @@ struct config {
         double memory_critical_pct;       /* supervise.memory_critical_percent, of RAM used */
         double memory_low_pct;            /* supervise.memory_low_percent */
         unsigned hold_down_sec;           /* supervise.hold_down_seconds, 0 = the profile's */
+        unsigned action_interval_sec;     /* supervise.action_interval_seconds, 0 = the
+                                           * profile's: between two suspends or resumes */
     } supervise;
 
     struct {

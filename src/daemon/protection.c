@@ -48,6 +48,8 @@ int protection_settings(const struct daemon *d, struct protect_profile *ret)
         p.config.mem_used_low_pct = p.config.mem_used_critical_pct;
     if (c->supervise.hold_down_sec > 0)
         p.config.resume_hold_usec = (usec_t) c->supervise.hold_down_sec * USEC_PER_SEC;
+    if (c->supervise.action_interval_sec > 0)
+        p.config.action_interval_usec = (usec_t) c->supervise.action_interval_sec * USEC_PER_SEC;
     if (c->supervise.task_memory_soft_pct > 0)
         p.task_mem_soft_pct = c->supervise.task_memory_soft_pct;
     if (c->supervise.task_memory_hard_pct > 0)

@@ -9,10 +9,10 @@ write_config <<EOF
 events:
   max_stored: 100
 hooks:
-  timeout_sec: 2
+  timeout_seconds: 2
   max_running: 4
   task_finished: "cat > '$T/hook.json'; echo \"\$HEADROOM_EVENT\" > '$T/hook.type'"
-  task_suspended: "echo \$\$ > '$T/sleeper.pid'; sleep 1000 & wait"
+  task_progress: "echo \$\$ > '$T/sleeper.pid'; sleep 1000 & wait"
 EOF
 start_daemon
 
@@ -26,11 +26,11 @@ stop_streams() {
     SSE_PIDS=()
 }
 
-# start_task NAME: registers a supervised task held by this shell; prints its id.
+# start_task NAME: registers a supervised task held by this shell; its id goes to $TASK_ID.
 start_task() {
     http POST /v1/tasks -d "{\"task\":\"$1\",\"pid\":$$}"
     [ "$STATUS" = 201 ] || [ "$STATUS" = 200 ] || fail "POST /v1/tasks for $1: $STATUS $BODY"
-    jq -r .id <<<"$BODY"
+    TASK_ID=$(jq -r .id <<<"$BODY")
 }
 
 # ---- the JSON form ----------------------------------------------------------------------------
@@ -39,9 +39,16 @@ eq "GET /v1/events on a fresh log" "$STATUS" 200
 eq "no events yet" "$(jq -c .events <<<"$BODY")" "[]"
 eq "last_seq 0" "$(jq .last_seq <<<"$BODY")" 0
 
-id=$(start_task encode)
+start_task encode
+id=$TASK_ID
 http POST "/v1/tasks/$id/progress" -d '{"pct":50,"phase":"pass 1"}'
 eq "progress accepted" "$STATUS" 200
+# Its hook (hooks.task_progress) never ends on its own; look at it while it runs.
+check "the task:progress hook started" wait_for "[ -s '$T/sleeper.pid' ]" 5
+hook_pid=$(cat "$T/sleeper.pid" 2>/dev/null)
+hook_pid=${hook_pid:-0}
+check "the hook runs in its own process group" \
+    test "$(cut -d' ' -f5 "/proc/$hook_pid/stat" 2>/dev/null)" = "$hook_pid"
 http POST "/v1/tasks/$id/end" -d '{"exit_code":3,"duration_sec":2}'
 eq "end accepted" "$STATUS" 200
 
@@ -85,22 +92,10 @@ check "the task:finished hook ran" wait_for "[ -s '$T/hook.json' ] && [ -s '$T/h
 check "it got the event on stdin" jq -e '.seq == 3 and .type == "task:finished" and .exit_code == 3' "$T/hook.json"
 eq "HEADROOM_EVENT names the type" "$(cat "$T/hook.type" 2>/dev/null)" "task:finished"
 
-# A hook that never ends is killed at hooks.timeout_sec (2 s), with what it started.
-sid=$(start_task sleeper)
-http POST "/v1/tasks/$sid/suspend"
-if [ "$STATUS" = 200 ]; then
-    check "the task:suspended hook started" wait_for "[ -s '$T/sleeper.pid' ]" 5
-    hook_pid=$(cat "$T/sleeper.pid" 2>/dev/null)
-    check "the hook runs in its own process group" \
-        test "$(cut -d' ' -f5 "/proc/$hook_pid/stat" 2>/dev/null)" = "$hook_pid"
-    check "the hook is killed at its timeout" wait_for "! kill -0 $hook_pid" 6
-    check "its children are killed too" wait_for "! pgrep -g $hook_pid" 3
-    check "the timeout is logged" wait_for "grep -q 'timed out' '$T/daemon.log'" 3
-    http POST "/v1/tasks/$sid/resume"
-else
-    fail "POST /v1/tasks/ID/suspend: $STATUS $BODY"
-fi
-http POST "/v1/tasks/$sid/end" -d '{"exit_code":0,"duration_sec":1}'
+# The task:progress hook is killed at hooks.timeout_seconds (2 s), with what it started.
+check "the hook is killed at its timeout" wait_for "! kill -0 $hook_pid" 6
+check "its children are killed too" wait_for "! pgrep -g $hook_pid" 3
+check "the timeout is logged" wait_for "grep -q 'timed out' '$T/daemon.log'" 3
 
 # ---- Server-Sent Events -------------------------------------------------------------------------
 http GET /v1/events
@@ -108,7 +103,8 @@ last=$(jq .last_seq <<<"$BODY")
 curl -sN -m 20 -H 'Accept: text/event-stream' "$BASE/v1/events?after=$last" > "$T/sse" 2>/dev/null &
 SSE_PIDS+=($!)
 check "the stream opens" wait_for "grep -q '^: headroom events' '$T/sse'" 5
-live=$(start_task live)
+start_task live
+live=$TASK_ID
 check "an event emitted while connected arrives" wait_for "grep -q '^event: task:started' '$T/sse'" 5
 eq "its id is the next seq" "$(grep -m1 '^id: ' "$T/sse" | cut -d' ' -f2)" "$((last + 1))"
 check "its data is the event's JSON" \
@@ -150,7 +146,8 @@ start_daemon
 http GET "/v1/events?limit=1000"
 eq "the events survive a restart" "$(jq -c '[.events[] | [.seq, .type]]' <<<"$BODY")" "$before"
 eq "last_seq too" "$(jq .last_seq <<<"$BODY")" "$last"
-again=$(start_task again)
+start_task again
+again=$TASK_ID
 http GET "/v1/events?after=$last"
 eq "numbering goes on after a restart" "$(jq -c '[.events[] | [.seq, .type]]' <<<"$BODY")" \
     "[[$((last + 1)),\"task:started\"]]"
