@@ -52,10 +52,13 @@ int reject_unknown(json_t *body, const char *const *known, size_t n, char *err, 
 void format_task_id(char buf[static API_LEASE_ID_MAX], uint64_t id);
 int parse_task_id(const char *s, size_t len, uint64_t *ret);
 
+/* The user whose token (auth.user_tokens_file) the request's Bearer token is, or NULL. */
+const char *api_token_user(const struct api *a, const struct http_request *req);
 /* Who is asking, for the calls that act on a task or run a job: the peer's uid on a Unix socket
- * (SO_PEERCRED); over TCP, when the daemon does not run as root, the daemon's own uid (it can run
- * nothing as anyone else, and the route's authentication has been checked); else -EPERM. */
-int api_caller_uid(const struct http_request *req, uint32_t *ret);
+ * (SO_PEERCRED); over TCP, the user of a per-user token; else, when the daemon does not run as
+ * root, the daemon's own uid (it can run nothing as anyone else, and the route's authentication
+ * has been checked); else -EPERM. -ESRCH for a token whose user does not exist. */
+int api_caller_uid(const struct api *a, const struct http_request *req, uint32_t *ret);
 /* May caller act on something owned by owner_uid (has_owner false: only root and the daemon's own
  * uid may)? */
 bool api_may_act(uint32_t caller, bool has_owner, uint32_t owner_uid);

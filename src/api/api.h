@@ -11,6 +11,7 @@
 
 #include "api/http-server.h"
 #include "config/config.h"
+#include "config/user-tokens.h"
 #include "metrics/snapshot.h"
 #include "model/admit.h"
 #include "model/decide.h"
@@ -231,6 +232,8 @@ struct api {
     const struct api_job *jobs;       /* n_jobs: the unfinished jobs and the newest finished */
     unsigned n_jobs;
     const char *jobs_dir;             /* where job logs are, "" when jobs cannot run */
+    const struct user_token *user_tokens; /* n_user_tokens: who a TCP caller's token names */
+    unsigned n_user_tokens;
     const double *global_peak;        /* _LEARN_RESOURCE_MAX: the largest peak any type showed */
     struct api_hooks hooks;
     struct api_counters counters;

@@ -321,9 +321,10 @@ static void job_submit(struct api *a, const struct http_request *req, struct htt
         reply_error(resp, 503, "this daemon runs no jobs (it has no Unix socket for their supervisors to report to)");
         return;
     }
-    if (api_caller_uid(req, &uid) < 0) {
+    if (api_caller_uid(a, req, &uid) < 0) {
         reply_error(resp, 403, "a job runs as the user who submits it: submit over the Unix socket, "
-                               "whose peer credentials say who you are");
+                               "whose peer credentials say who you are, or over TCP with your own token "
+                               "(auth.user_tokens_file)");
         return;
     }
     int r = object_body(req, &body, err, sizeof(err));
@@ -467,7 +468,7 @@ void handle_v1_job(struct api *a, const struct http_request *req, struct http_re
         return;
     }
     uint32_t uid;
-    if (api_caller_uid(req, &uid) < 0 || !api_may_act(uid, true, j->uid)) {
+    if (api_caller_uid(a, req, &uid) < 0 || !api_may_act(uid, true, j->uid)) {
         reply_error(resp, 403, "job %s is not yours", num);
         return;
     }

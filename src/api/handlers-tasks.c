@@ -399,7 +399,8 @@ void handle_v1_task(struct api *a, const struct http_request *req, struct http_r
             t = &a->tasks[i];
     /* What a task reports of itself, or asks of it, is for its owner (and root) alone. */
     uint32_t uid;
-    if (t && req->is_unix && (api_caller_uid(req, &uid) < 0 || !api_may_act(uid, t->has_owner, t->owner_uid))) {
+    bool identified = req->is_unix || api_token_user(a, req);
+    if (t && identified && (api_caller_uid(a, req, &uid) < 0 || !api_may_act(uid, t->has_owner, t->owner_uid))) {
         reply_error(resp, 403, "task %.18s is not yours", s);
         return;
     }

@@ -95,6 +95,7 @@ static const struct key_def auth_keys[] = {
     TEXT("user", KEY_STRING, auth.user, 0),
     TEXT("password", KEY_STRING, auth.password, KEY_SECRET),
     TEXT("token", KEY_STRING, auth.token, KEY_SECRET | KEY_TOKEN),
+    TEXT("user_tokens_file", KEY_STRING, auth.user_tokens_file, 0),
     END,
 };
 

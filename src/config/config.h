@@ -55,6 +55,8 @@ struct config {
         char password[CONFIG_STRING_MAX]; /* auth.password (secret) */
         char token[CONFIG_STRING_MAX];    /* auth.token: Bearer token, "" = none, else at least
                                            * CONFIG_TOKEN_MIN characters (secret) */
+        char user_tokens_file[CONFIG_STRING_MAX]; /* auth.user_tokens_file: "USER TOKEN" lines, ""
+                                           * none (config/user-tokens.h) */
     } auth;
 
     struct {

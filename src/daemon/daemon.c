@@ -20,6 +20,7 @@
 #include "daemon/leases.h"
 #include "daemon/reload.h"
 #include "daemon/events.h"
+#include "daemon/identity.h"
 #include "daemon/jobs.h"
 #include "daemon/protection.h"
 #include "daemon/tasks.h"
@@ -683,6 +684,11 @@ int daemon_start(struct daemon *d, const struct daemon_options *opts, const stru
     /* As lease ids: a task id from before a restart never names a new task. */
     d->next_task_id = (now_usec(CLOCK_REALTIME) & 0xffffffffULL) << 20;
 
+    char err[512];
+    r = identity_load(d, &d->config, err, sizeof(err));
+    if (r < 0)
+        return log_error("Invalid auth.user_tokens_file: %s", err), SERVE_EXIT_CONFIG;
+
     d->root_fd = open(opts->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (d->root_fd < 0)
         return log_error_errno(negative_errno(), "Failed to open the root directory '%s': %m", opts->root),
@@ -794,6 +800,7 @@ void daemon_stop(struct daemon *d)
     d->tasks = NULL;
     free(d->protect);
     d->protect = NULL;
+    identity_free(d);
     d->store = store_free(d->store);
     d->sampler = sampler_free(d->sampler);
     d->gpus = gpu_probe_free(d->gpus);

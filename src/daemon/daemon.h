@@ -110,6 +110,8 @@ struct daemon {
     int real_root_fd;               /* "/" of the machine, for the freezer */
     struct events *events;          /* the event log; NULL until set up */
     struct protect_state *protect;  /* protective mode's memory between ticks */
+    struct user_token *user_tokens; /* auth.user_tokens_file (identity.c) */
+    unsigned n_user_tokens;
 
     char sources[512];
 };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "daemon/learn.h"
 #include "daemon/events.h"
+#include "daemon/identity.h"
 #include "daemon/reload.h"
 
 #include <stdlib.h>
@@ -79,6 +80,12 @@ void daemon_reload(struct daemon *d)
         }
     }
 
+    char terr[512];
+    r = identity_load(d, &next, terr, sizeof(terr));
+    if (r < 0) {
+        log_warning("Keeping the per-user tokens in force: %s", terr);
+        memcpy(next.auth.user_tokens_file, d->config.auth.user_tokens_file, sizeof(next.auth.user_tokens_file));
+    }
     bool new_paths = !paths_equal(&next, &d->config);
     struct config old = d->config;
     d->config = next;

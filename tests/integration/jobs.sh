@@ -7,7 +7,12 @@
 # and bad submissions.
 . "$(dirname "$0")/../harness/lib.sh"
 
+USER_TOKEN=nobody-token-0123456789
+printf '# user token\nnobody %s\n' "$USER_TOKEN" > "$T/tokens"
+chmod 600 "$T/tokens"
 write_config <<EOF
+auth:
+  user_tokens_file: "$T/tokens"
 debug:
   enabled: true
   auth:
@@ -78,6 +83,18 @@ wait_for "[ \"\$(job_state $idr)\" = cancelled ]" 15
 eq "a cancelled running job ends by SIGTERM" "$(job_field "$idr" exit_code)" 143
 curl -s -o /dev/null -w '%{http_code}' -X POST -d '{"argv":["true"],"cwd":"/"}' "$BASE/v1/jobs" > "$T/code"
 eq "a submit over TCP to a root daemon is refused" "$(cat "$T/code")" 403
+idt=$(hr submit --server "$BASE" --token "$USER_TOKEN" -- id -u)
+check "over TCP with a user's own token, a submit is taken ($idt)" test -n "$idt"
+hr wait "$idt"
+eq "and runs as that user" "$(head -n 1 "$STATE/jobs/$idt.log")" "$nobody"
+hr cancel --server "$BASE" --token "$USER_TOKEN" "$id2" 2>/dev/null
+check "their token cannot act on root's job" test "$?" -ne 0
+chmod 644 "$T/tokens"
+"$HEADROOM" serve --config "$T/config.yaml" --state-dir "$T/state2" --socket "$T/s2.sock" --listen 127.0.0.1:0 \
+    >"$T/bad-tokens.log" 2>&1
+eq "a tokens file others can read is refused at start (78)" "$?" 78
+check "and says why" grep -q "mode 0600" "$T/bad-tokens.log"
+chmod 600 "$T/tokens"
 
 # ---- cancel a job that ignores SIGTERM -------------------------------------------------------------
 idk=$(hr submit --kill-after 1s -- sh -c 'trap "" TERM; while :; do sleep 0.2; done')
