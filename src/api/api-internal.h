@@ -139,6 +139,8 @@ void handle_v1_task(struct api *a, const struct http_request *req, struct http_r
 void handle_v1_jobs(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_v1_job(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_v1_events(struct api *a, const struct http_request *req, struct http_response *resp);
+void handle_v1_waiters(struct api *a, const struct http_request *req, struct http_response *resp);
+void handle_v1_waiter(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_v1_history(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_metrics(struct api *a, const struct http_request *req, struct http_response *resp);
 void handle_debug_inject(struct api *a, const struct http_request *req, struct http_response *resp);

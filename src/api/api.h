@@ -84,6 +84,7 @@ struct api_task {
     struct protect_limit_state limits;    /* high-memory, critical-memory, high-cpu in force */
     int checkpoint_signal;                /* protective mode sends it before suspending, 0 none */
     usec_t checkpoint_grace_usec;
+    double expected_seconds;              /* its timeout, for a waiter (0 none) */
     unsigned n_gpus;                      /* the GPUs admitted for it ("gpus": N), 0 none */
     int gpus[DECIDE_GPUS_MAX];            /* their indices, most headroom first */
 };
@@ -155,6 +156,21 @@ struct api_job {
     bool restored;                        /* looked at after a restart (jobs.c) */
 };
 
+/* A foreground run waiting in the queue for its admission (run --wait). */
+#define WAITER_POLL_TIMEOUT_USEC (60 * USEC_PER_SEC)
+struct waiter {
+    uint64_t id;
+    struct api_task task;                 /* as it will start: task, complexity, declared, owner,
+                                           * client_pid, priority, expected_seconds */
+    unsigned n_gpus;
+    usec_t submitted_usec, polled_usec, head_since_usec, admitted_usec; /* CLOCK_MONOTONIC */
+    bool admitted;
+    uint64_t task_id;                     /* admitted: its task */
+    unsigned waiting;                     /* 1 << enum resource it lacks */
+    char waiting_for[64];
+    unsigned position;                    /* 1 = next */
+};
+
 /* What a job control asks. */
 enum api_control {
     API_CONTROL_CANCEL,
@@ -205,6 +221,11 @@ struct api_hooks {
     /* Queues a job: j->priority, uid, gid, task, complexity and spec (borrowed) are taken, the
      * rest is filled in *ret (valid until the next hook call). 0, -ENOSPC (the queue is full),
      * -EIO (it could not be stored: nothing is queued). */
+    /* Queues a run that waits for its admission (see struct waiter); *ret valid until the next
+     * hook call. 0, -ENOSPC, -ENOMEM. */
+    int (*wait_add)(void *userdata, const struct api_task *t, unsigned n_gpus, struct waiter *ret);
+    /* How waiter id stands; give_up drops it. 0 or -ENOENT. */
+    int (*wait_poll)(void *userdata, uint64_t id, bool give_up, struct waiter *ret);
     int (*job_submit)(void *userdata, const struct api_job *j, struct api_job *ret);
     /* Cancels, suspends or resumes job id (the caller checked the owner). 0, -ENOENT, -EBUSY
      * (not in a state that allows it), -ESRCH (its process is gone), or another -errno. */
@@ -232,6 +253,8 @@ struct api {
     const struct api_job *jobs;       /* n_jobs: the unfinished jobs and the newest finished */
     unsigned n_jobs;
     const char *jobs_dir;             /* where job logs are, "" when jobs cannot run */
+    const struct waiter *waiters;     /* n_waiters runs waiting in the queue */
+    unsigned n_waiters;
     const struct user_token *user_tokens; /* n_user_tokens: who a TCP caller's token names */
     unsigned n_user_tokens;
     const double *global_peak;        /* _LEARN_RESOURCE_MAX: the largest peak any type showed */

@@ -81,6 +81,80 @@ static json_t *task_json(const struct api *a, const struct api_task *t)
     return o;
 }
 
+static json_t *waiter_json(const struct waiter *w)
+{
+    char id[API_LEASE_ID_MAX];
+    json_t *waiting = json_array();
+
+    (void) snprintf(id, sizeof(id), "w-%016llx", (unsigned long long) w->id);
+    for (int r = 0; waiting && r < _RESOURCE_MAX; r++)
+        if (w->waiting & (1u << r))
+            (void) json_array_append_new(waiting, json_string(resource_to_string((enum resource) r)));
+    if (waiting && w->waiting_for[0])
+        (void) json_array_append_new(waiting, json_string(w->waiting_for));
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "waiter", id, "state", w->admitted ? "admitted" : "waiting",
+                     "task", w->task.task, "priority", sched_priority_to_string((enum sched_priority) w->task.priority),
+                     "position", w->position ? json_integer(w->position) : json_null(), "waiting",
+                     waiting ? waiting : json_array());
+}
+
+/* GET /v1/waiters: the runs waiting in the queue. */
+void handle_v1_waiters(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+    json_t *arr = json_array();
+    for (unsigned i = 0; arr && i < a->n_waiters; i++)
+        (void) json_array_append_new(arr, waiter_json(&a->waiters[i]));
+    reply_json(resp, 200, json_pack("{s:o}", "waiters", arr ? arr : json_array()));
+}
+
+/* GET /v1/waiters/ID: 202 still waiting, 201 admitted (the task, once: it then leaves the queue),
+ * 404 gone. DELETE: the client stops waiting. */
+void handle_v1_waiter(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+    const char *s = req->path + strlen("/v1/waiters/");
+    char tmp[API_LEASE_ID_MAX];
+    uint64_t id;
+    struct waiter w;
+
+    if (strlen(s) != 18 || strncmp(s, "w-", 2) != 0) {
+        reply_error(resp, 404, "no such waiter");
+        return;
+    }
+    memcpy(tmp, s, 19);
+    tmp[0] = 'l';
+    if (api_parse_lease_id(tmp, &id) < 0) {
+        reply_error(resp, 404, "no such waiter");
+        return;
+    }
+    for (unsigned i = 0; i < a->n_waiters; i++) {
+        const struct waiter *x = &a->waiters[i];
+        uint32_t uid;
+        if (x->id == id && x->task.has_owner && (api_caller_uid(a, req, &uid) < 0 || !api_may_act(uid, true, x->task.owner_uid))) {
+            reply_error(resp, 403, "waiter %s is not yours", s);
+            return;
+        }
+    }
+    bool give_up = req->method == HTTP_DELETE;
+    if (a->hooks.wait_poll(a->hooks.userdata, id, give_up, &w) < 0) {
+        reply_error(resp, 404, "no such waiter (it stopped asking for too long, or its client is gone)");
+        return;
+    }
+    if (give_up) {
+        reply_json(resp, 200, json_pack("{s:s, s:b}", "waiter", s, "dropped", 1));
+        return;
+    }
+    if (!w.admitted) {
+        reply_json(resp, 202, waiter_json(&w));
+        return;
+    }
+    for (unsigned i = 0; i < a->n_tasks; i++)
+        if (a->tasks[i].id == w.task_id) {
+            reply_json(resp, 201, task_json(a, &a->tasks[i]));
+            return;
+        }
+    reply_error(resp, 404, "the waiter was admitted but its task is gone");
+}
+
 static void tasks_list(struct api *a, struct http_response *resp)
 {
     json_t *arr = json_array();
@@ -92,7 +166,7 @@ static void tasks_list(struct api *a, struct http_response *resp)
 static void task_start(struct api *a, const struct http_request *req, struct http_response *resp)
 {
     static const char *const known[] = { "task", "complexity", "pid", "lease", "needs", "expected_seconds",
-                                         "admit", "gpus" };
+                                         "admit", "gpus", "queue", "priority" };
     _cleanup_json_ json_t *body = NULL;
     struct api_task t = { 0 }, got;
     const char *task = NULL;
@@ -138,6 +212,25 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
         (void) snprintf(err, sizeof(err), "gpus needs \"admit\": true: GPUs are given at the admission");
         r = -EINVAL;
     }
+    json_t *qv = r >= 0 ? json_object_get(body, "queue") : NULL, *pv = r >= 0 ? json_object_get(body, "priority") : NULL;
+    bool queue = qv && json_is_true(qv);
+    if (qv && !json_is_boolean(qv)) {
+        (void) snprintf(err, sizeof(err), "queue must be true or false");
+        r = -EINVAL;
+    }
+    if (r >= 0 && queue && !(av && json_is_true(av))) {
+        (void) snprintf(err, sizeof(err), "queue needs \"admit\": true: it waits for its admission");
+        r = -EINVAL;
+    }
+    t.priority = SCHED_PRIORITY_DEFAULT;
+    if (r >= 0 && pv && !json_is_null(pv)) {
+        enum sched_priority p = sched_priority_from_string(json_string_value(pv));
+        if (p < 0) {
+            (void) snprintf(err, sizeof(err), "priority must be P0, P1 or P2");
+            r = -EINVAL;
+        } else
+            t.priority = (int) p;
+    }
     if (r >= 0 && av && json_is_true(av) && t.lease_id) {
         (void) snprintf(err, sizeof(err), "admit and lease exclude each other: the lease was admitted already");
         r = -EINVAL;
@@ -148,6 +241,19 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
         return;
     }
     (void) snprintf(t.task, sizeof(t.task), "%s", task);
+
+    t.pid = (int64_t) pid;
+    /* A wrapper registers its task before it starts the command: until the command's pid is
+     * reported, the wrapper itself is what shows the task is still alive. */
+    if (req->has_peer_cred && req->peer_pid > 0)
+        t.client_pid = req->peer_pid;
+    if (req->has_peer_cred) {
+        t.has_owner = true;
+        t.owner_uid = (uint32_t) req->peer_uid;
+    }
+    t.expected_seconds = expected;
+    if (expected > 0)
+        t.expected_end_usec = usec_add(now_usec(CLOCK_MONOTONIC), (usec_t) llround(expected * 1e6));
 
     /* "admit": ask and start in one step, so that nothing can take the room between the answer
      * and the start: denied, the answer is /v1/ask's (503); admitted, the task holds the lease of
@@ -167,6 +273,21 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
         }
         if (r < 0) {
             reply_error(resp, 500, "cannot read the task's model: %s", strerror(-r));
+            return;
+        }
+        if (r == 0 && queue) {
+            /* Denied, and it waits in the queue: the answer says where. */
+            struct waiter w;
+            r = a->hooks.wait_add(a->hooks.userdata, &t, n_gpus, &w);
+            if (r < 0) {
+                reply_error(resp, 503, r == -ENOSPC ? "too many runs wait in the queue" : "cannot queue: %s",
+                            strerror(-r));
+                return;
+            }
+            json_t *o = waiter_json(&w);
+            if (o)
+                (void) json_object_set_new(o, "answer", api_ask_answer(a, t.task, t.complexity, &ad, NULL));
+            reply_json(resp, 202, o);
             return;
         }
         if (r == 0) {
@@ -189,18 +310,6 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
                                              format_rfc3339(ts, sizeof(ts), l.expires_real_usec), "holds",
                                              api_need_json(&l.reserve)));
     }
-    t.pid = (int64_t) pid;
-    /* A wrapper registers its task before it starts the command: until the command's pid is
-     * reported, the wrapper itself is what shows the task is still alive. */
-    if (req->has_peer_cred && req->peer_pid > 0)
-        t.client_pid = req->peer_pid;
-    if (req->has_peer_cred) {
-        t.has_owner = true;
-        t.owner_uid = (uint32_t) req->peer_uid;
-    }
-    t.priority = SCHED_PRIORITY_DEFAULT;
-    if (expected > 0)
-        t.expected_end_usec = usec_add(now_usec(CLOCK_MONOTONIC), (usec_t) llround(expected * 1e6));
 
     if (!admission)
         a->hooks.leases_expire(a->hooks.userdata);

@@ -33,6 +33,7 @@
 #define SAMPLE_USEC          USEC_PER_SEC
 #define WAIT_MIN_USEC        USEC_PER_SEC
 #define WAIT_MAX_USEC        (30 * USEC_PER_SEC)
+#define QUEUE_POLL_USEC      (500 * USEC_PER_MSEC)
 #define ENV_MAX              4096
 #define GPU_LIST_MAX         (16 * 100)  /* 16 UUIDs of at most 95 bytes and their commas */
 
@@ -184,12 +185,74 @@ static json_t *ask_body(struct run_ctx *c, enum ask_way way)
     json_t *o = r < 0 ? NULL : json_loads(text, 0, NULL);
     if (o && way == ASK_START) {
         (void) json_object_set_new(o, "admit", json_true());
+        /* --wait: wait in the daemon's queue, in order with the jobs, rather than poll. */
+        if (a->wait)
+            (void) json_object_set_new(o, "queue", json_true());
+        if (a->has_priority)
+            (void) json_object_set_new(o, "priority", json_string(a->priority == 0   ? "P0"
+                                                                  : a->priority == 1 ? "P1"
+                                                                                     : "P2"));
         if (a->gpus)
             (void) json_object_set_new(o, "gpus", json_integer(a->gpus));
         if (a->run_timeout_usec)
             (void) json_object_set_new(o, "expected_seconds", json_real((double) a->run_timeout_usec / 1e6));
     }
     return o;
+}
+
+/* Waits in the daemon's queue until it admits the run (201 with the task in *ret), or --wait
+ * runs out (-75, after telling the daemon). Polls every half second: the daemon holds the place,
+ * so polling only collects the answer. */
+static int wait_in_queue(struct run_ctx *c, const char *waiter, usec_t start, json_t **ret)
+{
+    const struct cli_args *a = c->args;
+    char path[64];
+    bool said = false;
+
+    if (!waiter || strlen(waiter) != 18 || strncmp(waiter, "w-", 2) != 0 ||
+        strspn(waiter + 2, "0123456789abcdef") != 16) {
+        cli_error("the daemon queued '%s' without a usable waiter id", c->task);
+        return -SV_EXIT_INTERNAL;
+    }
+    (void) snprintf(path, sizeof(path), "/v1/waiters/%s", waiter);
+    for (;;) {
+        json_t *answer = NULL;
+        int status = call(c, "GET", path, NULL, 0, &answer);
+        if (status == 201) {
+            *ret = answer;
+            return 201;
+        }
+        if (status != 202) {
+            const char *err = json_get_string(answer, "error");
+            char msg[CLI_MESSAGE_MAX];
+            (void) snprintf(msg, sizeof(msg), "%s", err ? err : status < 0 ? strerror(-status) : "unexpected answer");
+            json_decref(answer);
+            cli_error("lost the place of '%s' in the daemon's queue: %s", c->task, msg);
+            return -SV_EXIT_INTERNAL;
+        }
+        if (!said && !a->quiet) {
+            fprintf(stderr, "headroom: '");
+            fputs_sanitized(c->task, stderr);
+            fprintf(stderr, "' waits in the queue");
+            const json_t *v = json_get(answer, "position");
+            if (json_is_integer(v))
+                fprintf(stderr, " (position %lld)", (long long) json_integer_value(v));
+            fputc('\n', stderr);
+            said = true;
+        }
+        json_decref(answer);
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        if (a->wait_usec && now - start >= a->wait_usec) {
+            (void) call(c, "DELETE", path, NULL, REPORT_TIMEOUT_USEC, NULL);
+            cli_error("'%s' was not admitted within the --wait time", c->task);
+            return -SV_EXIT_DENIED;
+        }
+        struct timespec ts;
+        usec_t pause = QUEUE_POLL_USEC;
+        if (a->wait_usec)
+            pause = MIN(pause, a->wait_usec - (now - start) + 1);
+        (void) nanosleep(timespec_store(&ts, pause), NULL);
+    }
 }
 
 /* Admission: 0 to run, or the exit code. Waits with --wait, polling at the pace the daemon's
@@ -241,6 +304,14 @@ static int admit(struct run_ctx *c)
             continue;
         }
         c->daemon = true;
+        if (way == ASK_START && status == 202) {
+            json_t *task = NULL;
+            status = wait_in_queue(c, json_get_string(answer, "waiter"), start, &task);
+            json_decref(answer);
+            answer = task;
+            if (status < 0)
+                return -status;
+        }
         if (way == ASK_START && status == 201) {
             const char *id = json_get_string(answer, "id"), *lease = json_get_string(answer, "lease");
             if (id)
@@ -623,7 +694,9 @@ const struct cli_command cli_command_run = {
             "                          --gpu/--vram need and held by no other task (unless\n"
             "                          thresholds.gpu.shareable); COMMAND gets their UUIDs in\n"
             "                          CUDA_VISIBLE_DEVICES and their indices in HEADROOM_GPUS\n"
-            "      --wait[=DURATION]   when denied, wait for capacity (for ever, or DURATION)\n"
+            "      --wait[=DURATION]   when denied, wait for capacity (for ever, or DURATION) in\n"
+            "                          the daemon's queue, in order with the jobs\n"
+            "      --priority P0|P1|P2 its place in that queue (default P1)\n"
             "      --timeout DURATION  stop COMMAND after DURATION: SIGTERM, then SIGKILL\n"
             "      --kill-after DUR    the grace between them (default 10s)\n"
             "      --max-mem SIZE, --max-cpu CPUS, --max-pids N\n"
@@ -646,7 +719,7 @@ const struct cli_command cli_command_run = {
                CLI_OPT(CLI_OPTION_TASK) | CLI_OPT(CLI_OPTION_WAIT) | CLI_OPT(CLI_OPTION_KILL_AFTER) |
                CLI_OPT(CLI_OPTION_ON_UNAVAILABLE) | CLI_OPT(CLI_OPTION_MAX_MEM) | CLI_OPT(CLI_OPTION_MAX_CPU) |
                CLI_OPT(CLI_OPTION_MAX_PIDS) | CLI_OPT(CLI_OPTION_NO_CGROUP) | CLI_OPT(CLI_OPTION_STALL) |
-               CLI_OPT(CLI_OPTION_ON_STALL) | CLI_OPT(CLI_OPTION_GPUS),
+               CLI_OPT(CLI_OPTION_ON_STALL) | CLI_OPT(CLI_OPTION_GPUS) | CLI_OPT(CLI_OPTION_PRIORITY),
     .arg_name = "COMMAND",
     .stop_at_operand = true,
     .run = run,

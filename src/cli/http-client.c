@@ -272,10 +272,13 @@ int http_request(const struct http_client *c,
     err[0] = '\0';
     if (!c || !method || !path || !ret)
         return -EINVAL;
+    bool del = false;
     if (strcmp(method, "GET") == 0)
         post = false;
     else if (strcmp(method, "POST") == 0)
         post = true;
+    else if (strcmp(method, "DELETE") == 0)
+        post = false, del = true;
     else
         return -EINVAL;
 
@@ -363,7 +366,9 @@ int http_request(const struct http_client *c,
         SETOPT(e, CURLOPT_POST, 1L);
         SETOPT(e, CURLOPT_POSTFIELDS, data);
         SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen(data));
-    } else
+    } else if (del)
+        SETOPT(e, CURLOPT_CUSTOMREQUEST, "DELETE");
+    else
         SETOPT(e, CURLOPT_HTTPGET, 1L);
     SETOPT(e, CURLOPT_HTTPHEADER, headers);
 

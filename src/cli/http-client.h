@@ -40,7 +40,7 @@ int http_global_init(void);
 /* Releases libcurl's global state if a request set it up. */
 void http_global_done(void);
 
-/* Sends method ("GET" or "POST") to path (starting with '/', query included) with an optional
+/* Sends method ("GET", "POST" or "DELETE") to path (starting with '/', query included) with an optional
  * JSON body (NULL for none; sent with "Content-Type: application/json"). On 0 the server answered
  * and *ret holds its status and body, whatever the status. Over a Unix socket the request goes to
  * the control socket when it answers, else over HTTP (unless $HEADROOM_NO_CTL is set). Errors,

@@ -400,6 +400,16 @@ static int hook_task_control(void *userdata, uint64_t id, enum api_control what)
     return tasks_control(userdata, id, what);
 }
 
+static int hook_wait_add(void *userdata, const struct api_task *t, unsigned n_gpus, struct waiter *ret)
+{
+    return jobs_wait_add(userdata, t, n_gpus, ret);
+}
+
+static int hook_wait_poll(void *userdata, uint64_t id, bool give_up, struct waiter *ret)
+{
+    return jobs_wait_poll(userdata, id, give_up, ret);
+}
+
 static int hook_job_submit(void *userdata, const struct api_job *j, struct api_job *ret)
 {
     return jobs_submit(userdata, j, ret);
@@ -671,6 +681,8 @@ int daemon_start(struct daemon *d, const struct daemon_options *opts, const stru
         .task_progress = hook_task_progress,
         .task_stall = hook_task_stall,
         .task_control = hook_task_control,
+        .wait_add = hook_wait_add,
+        .wait_poll = hook_wait_poll,
         .job_submit = hook_job_submit,
         .job_control = hook_job_control,
         .userdata = d,
@@ -683,6 +695,7 @@ int daemon_start(struct daemon *d, const struct daemon_options *opts, const stru
     d->api.tasks = d->tasks;
     /* As lease ids: a task id from before a restart never names a new task. */
     d->next_task_id = (now_usec(CLOCK_REALTIME) & 0xffffffffULL) << 20;
+    d->next_waiter_id = d->next_task_id;
 
     char err[512];
     r = identity_load(d, &d->config, err, sizeof(err));

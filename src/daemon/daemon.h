@@ -21,6 +21,7 @@
 #define DAEMON_LISTEN_MAX  8
 #define DAEMON_LEASES_MAX  4096
 #define DAEMON_TASKS_MAX   4096
+#define DAEMON_WAITERS_MAX 1024
 #define DAEMON_MODEL_CACHE 256   /* task types whose models stay in memory (≈ 4.7 KiB each) */
 
 /* Exit codes of "headroom serve" (man/headroom-serve.8.md), sysexits-style where one fits. */
@@ -104,6 +105,9 @@ struct daemon {
     struct api_job *jobs;           /* the queue (jobs.c), by id: unfinished and recent finished */
     struct job_proc *job_procs;     /* the same index: their supervisors */
     unsigned n_jobs, cap_jobs;
+    struct waiter *waiters;         /* DAEMON_WAITERS_MAX slots, the first n_waiters used */
+    unsigned n_waiters;
+    uint64_t next_waiter_id;
     char jobs_dir[4000];           /* "" when jobs are off */
     char exe_path[4096];            /* the headroom binary, run as each job's supervisor */
     int proc_fd;                    /* /proc of the machine (not --root's: jobs are real) */

@@ -577,6 +577,85 @@ static void sched_params(const struct daemon *d, struct sched_params *p)
     };
 }
 
+/* A queued job or waiting run, as the scheduling step sees them. */
+struct candidate {
+    bool waiter;
+    unsigned index;   /* into d->jobs or d->waiters */
+};
+
+#define WAITER_BIT (UINT64_C(1) << 62)   /* sched_job ids of waiters, apart from job ids */
+
+/* Asks admission whether queued job j would fit now. */
+static bool job_fits(struct daemon *d, struct api_job *j)
+{
+    _cleanup_json_ json_t *spec = json_loads(j->spec, 0, NULL);
+    struct api_task t = { .complexity = j->complexity };
+    char err[256];
+    unsigned lacking = 0;
+
+    (void) snprintf(t.task, sizeof(t.task), "%s", j->task);
+    (void) api_parse_needs(json_object_get(spec, "needs"), &t.declared, err, sizeof(err));
+    int fits = api_task_fits(&d->api, &t, (unsigned) spec_number(spec, "gpus"), &lacking);
+    j->waiting = fits > 0 ? 0 : lacking;
+    return fits > 0;
+}
+
+static void set_waiting_for(char *buf, size_t len, enum sched_state st)
+{
+    static const char *const why[_SCHED_STATE_MAX] = {
+        [SCHED_STATE_WAITING] = "its turn",
+        [SCHED_STATE_HELD] = "an earlier job that was passed for too long",
+        [SCHED_STATE_AT_MAX] = "the concurrency maximum (jobs.hard_max)",
+    };
+    (void) snprintf(buf, len, "%s", st >= 0 && st < _SCHED_STATE_MAX && why[st] ? why[st] : "");
+}
+
+/* Admits waiting run w: 1 admitted (its task registered, holding the lease), 0 not now. */
+static int admit_waiter(struct daemon *d, struct waiter *w)
+{
+    struct api_task t = w->task, got;
+    unsigned lacking = 0;
+
+    int r = api_task_admit(&d->api, &t, w->n_gpus, &lacking);
+    if (r <= 0) {
+        w->waiting = r == 0 ? lacking : 0;
+        return 0;
+    }
+    uint64_t lease_id = t.lease_id;
+    if (t.expected_seconds > 0)
+        t.expected_end_usec = usec_add(now_usec(CLOCK_MONOTONIC), (usec_t) llround(t.expected_seconds * 1e6));
+    r = tasks_start(d, &t, &got);
+    if (r < 0) {
+        (void) leases_release(d, lease_id);
+        return 0;
+    }
+    w->admitted = true;
+    w->task_id = got.id;
+    w->admitted_usec = now_usec(CLOCK_MONOTONIC);
+    log_info("Waiting run '%s' (w-%016" PRIx64 ") admitted as t-%016" PRIx64, w->task.task, w->id, got.id);
+    return 1;
+}
+
+/* Drops waiters whose client is gone or stopped asking, and admitted ones never collected. */
+static void expire_waiters(struct daemon *d, usec_t now)
+{
+    for (unsigned i = 0; i < d->n_waiters;) {
+        struct waiter *w = &d->waiters[i];
+        bool gone = w->task.client_pid > 0 && kill((pid_t) w->task.client_pid, 0) < 0 && errno == ESRCH;
+        bool stale = now > w->polled_usec + WAITER_POLL_TIMEOUT_USEC;
+        if (!gone && !stale) {
+            i++;
+            continue;
+        }
+        if (w->admitted)
+            (void) tasks_drop(d, w->task_id);
+        log_info("Waiting run '%s' (w-%016" PRIx64 ") dropped: its client %s", w->task.task, w->id,
+                 gone ? "is gone" : "stopped asking");
+        d->waiters[i] = d->waiters[--d->n_waiters];
+        d->api.n_waiters = d->n_waiters;
+    }
+}
+
 void jobs_tick(struct daemon *d)
 {
     usec_t now = now_usec(CLOCK_MONOTONIC);
@@ -595,64 +674,81 @@ void jobs_tick(struct daemon *d)
             p->kill_at_usec = 0;
         }
     }
+    expire_waiters(d, now);
+    for (unsigned i = 0; i < d->n_waiters; i++)
+        queued += !d->waiters[i].admitted;
     if (queued == 0 || !d->api.ready)
         return;
 
     size_t n = MIN(queued, (unsigned) JOBS_EVAL_MAX);
     _cleanup_free_ struct sched_job *sj = calloc(n, sizeof(*sj));
     _cleanup_free_ size_t *scratch = calloc(n, sizeof(*scratch));
-    _cleanup_free_ unsigned *idx = calloc(n, sizeof(*idx));
-    if (!sj || !scratch || !idx)
+    _cleanup_free_ struct candidate *cand = calloc(n, sizeof(*cand));
+    if (!sj || !scratch || !cand)
         return;
     struct sched_params params;
     sched_params(d, &params);
 
     for (unsigned starts = 0; starts < JOBS_STARTS_PER_CALL; starts++) {
         size_t k = 0;
+        for (unsigned i = 0; i < d->n_waiters && k < n; i++) {
+            struct waiter *w = &d->waiters[i];
+            if (w->admitted)
+                continue;
+            unsigned lacking = 0;
+            int fits = api_task_fits(&d->api, &w->task, w->n_gpus, &lacking);
+            w->waiting = fits > 0 ? 0 : lacking;
+            sj[k] = (struct sched_job) {
+                .id = w->id | WAITER_BIT,
+                .priority = (enum sched_priority) w->task.priority,
+                .submitted_usec = w->submitted_usec,
+                .fits = fits > 0,
+                .head_since_usec = w->head_since_usec,
+            };
+            cand[k++] = (struct candidate) { .waiter = true, .index = i };
+        }
         for (unsigned i = 0; i < d->n_jobs && k < n; i++) {
             struct api_job *j = &d->jobs[i];
             if (j->state != API_JOB_QUEUED)
                 continue;
-            _cleanup_json_ json_t *spec = json_loads(j->spec, 0, NULL);
-            struct api_task t = { .complexity = j->complexity };
-            char err[256];
-            unsigned lacking = 0;
-            (void) snprintf(t.task, sizeof(t.task), "%s", j->task);
-            (void) api_parse_needs(json_object_get(spec, "needs"), &t.declared, err, sizeof(err));
-            int fits = api_task_fits(&d->api, &t, (unsigned) spec_number(spec, "gpus"), &lacking);
-            j->waiting = fits > 0 ? 0 : lacking;
             sj[k] = (struct sched_job) {
                 .id = (uint64_t) j->id,
                 .priority = (enum sched_priority) j->priority,
                 .submitted_usec = j->submitted_usec,
-                .fits = fits > 0,
+                .fits = job_fits(d, j),
                 .head_since_usec = d->job_procs[i].head_since_usec,
             };
-            idx[k++] = i;
+            cand[k++] = (struct candidate) { .waiter = false, .index = i };
         }
         size_t start = SIZE_MAX;
         int r = sched_plan(sj, k, running, now, &params, scratch, &start);
         if (r < 0)
             return;
         for (size_t q = 0; q < k; q++) {
-            struct api_job *j = &d->jobs[idx[q]];
-            d->job_procs[idx[q]].head_since_usec = sj[q].head_since_usec;
+            if (cand[q].waiter) {
+                struct waiter *w = &d->waiters[cand[q].index];
+                w->head_since_usec = sj[q].head_since_usec;
+                w->position = sj[q].position + 1;
+                set_waiting_for(w->waiting_for, sizeof(w->waiting_for), sj[q].state);
+                continue;
+            }
+            struct api_job *j = &d->jobs[cand[q].index];
+            d->job_procs[cand[q].index].head_since_usec = sj[q].head_since_usec;
             j->position = sj[q].position + 1;
-            static const char *const why[_SCHED_STATE_MAX] = {
-                [SCHED_STATE_WAITING] = "its turn",
-                [SCHED_STATE_HELD] = "an earlier job that was passed for too long",
-                [SCHED_STATE_AT_MAX] = "the concurrency maximum (jobs.hard_max)",
-            };
-            (void) snprintf(j->waiting_for, sizeof(j->waiting_for), "%s",
-                            sj[q].state >= 0 && sj[q].state < _SCHED_STATE_MAX && why[sj[q].state] ? why[sj[q].state]
-                                                                                                  : "");
+            set_waiting_for(j->waiting_for, sizeof(j->waiting_for), sj[q].state);
         }
         if (r == 0 || start == SIZE_MAX)
             return;
-        unsigned i = idx[start];
         if (sj[start].over_soft)
-            log_warning("Starting job %" PRIi64 " takes the running jobs above jobs.soft_max (%u)", d->jobs[i].id,
-                        d->config.jobs.soft_max);
+            log_warning("Starting %s takes the running jobs above jobs.soft_max (%u)",
+                        cand[start].waiter ? "a waiting run" : "a job", d->config.jobs.soft_max);
+        if (cand[start].waiter) {
+            if (admit_waiter(d, &d->waiters[cand[start].index]) == 0)
+                return;
+            running++;
+            continue;
+        }
+        unsigned i = cand[start].index;
         r = start_job(d, i);
         if (r == 0)
             return;  /* admission changed its mind (a lease slot, a task slot): next tick */
@@ -664,6 +760,58 @@ void jobs_tick(struct daemon *d)
         }
         running++;
     }
+}
+
+int jobs_wait_add(struct daemon *d, const struct api_task *t, unsigned n_gpus, struct waiter *ret)
+{
+    if (!d->waiters) {
+        d->waiters = calloc(DAEMON_WAITERS_MAX, sizeof(*d->waiters));
+        if (!d->waiters)
+            return -ENOMEM;
+        d->api.waiters = d->waiters;
+    }
+    if (d->n_waiters >= DAEMON_WAITERS_MAX)
+        return -ENOSPC;
+    usec_t now = now_usec(CLOCK_MONOTONIC);
+    struct waiter *w = &d->waiters[d->n_waiters++];
+    *w = (struct waiter) {
+        .id = ++d->next_waiter_id,
+        .task = *t,
+        .n_gpus = n_gpus,
+        .submitted_usec = now,
+        .polled_usec = now,
+    };
+    d->api.n_waiters = d->n_waiters;
+    log_info("Run '%s' (w-%016" PRIx64 ", %s) waits in the queue", t->task, w->id,
+             sched_priority_to_string((enum sched_priority) t->priority));
+    jobs_tick(d);
+    for (unsigned i = 0; i < d->n_waiters; i++)
+        if (d->waiters[i].id == w->id) {
+            *ret = d->waiters[i];
+            return 0;
+        }
+    return -EIO;
+}
+
+int jobs_wait_poll(struct daemon *d, uint64_t id, bool give_up, struct waiter *ret)
+{
+    for (unsigned i = 0; i < d->n_waiters; i++) {
+        struct waiter *w = &d->waiters[i];
+        if (w->id != id)
+            continue;
+        w->polled_usec = now_usec(CLOCK_MONOTONIC);
+        *ret = *w;
+        /* Collected, or given up: it leaves the queue (an admitted one given up releases what it
+         * was given). */
+        if (w->admitted || give_up) {
+            if (give_up && w->admitted)
+                (void) tasks_drop(d, w->task_id);
+            d->waiters[i] = d->waiters[--d->n_waiters];
+            d->api.n_waiters = d->n_waiters;
+        }
+        return 0;
+    }
+    return -ENOENT;
 }
 
 int jobs_submit(struct daemon *d, const struct api_job *in, struct api_job *ret)
@@ -898,6 +1046,11 @@ int jobs_start(struct daemon *d)
 
 void jobs_stop(struct daemon *d)
 {
+    free(d->waiters);
+    d->waiters = NULL;
+    d->n_waiters = 0;
+    d->api.waiters = NULL;
+    d->api.n_waiters = 0;
     for (unsigned i = 0; i < d->n_jobs; i++) {
         proc_release(&d->job_procs[i]);
         free(d->jobs[i].spec);

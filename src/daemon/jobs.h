@@ -28,3 +28,13 @@ void jobs_tick(struct daemon *d);
 /* The job a supervised task runs has had its task's state changed (suspended, resumed): the job's
  * state follows. */
 void jobs_task_changed(struct daemon *d, const struct api_task *t);
+
+/* A `headroom run --wait` that waits in the queue (POST /v1/tasks with "queue"): ordered with the
+ * jobs by priority and age, admitted when its turn comes and it fits, its task then registered
+ * and holding the lease of its admission until the client collects it. 0, -ENOSPC (too many
+ * wait), -ENOMEM. *ret is the waiter as it stands after a first scheduling step. */
+int jobs_wait_add(struct daemon *d, const struct api_task *t, unsigned n_gpus, struct waiter *ret);
+/* Its client asks how it stands (give_up: it stops waiting). An admitted waiter is returned once
+ * and leaves the queue. 0 or -ENOENT (never was, or dropped because its client stopped asking for
+ * WAITER_POLL_TIMEOUT_USEC or is gone). */
+int jobs_wait_poll(struct daemon *d, uint64_t id, bool give_up, struct waiter *ret);

@@ -5,6 +5,8 @@
 # its timeout killed with its process group.
 . "$(dirname "$0")/../harness/lib.sh"
 
+# The config expands ${VAR} and reads $$ as a literal $, so the shell's $$ is $$$$ there (each $
+# escaped here for the here-document).
 write_config <<EOF
 events:
   max_stored: 100
@@ -12,7 +14,7 @@ hooks:
   timeout_seconds: 2
   max_running: 4
   task_finished: "cat > '$T/hook.json'; echo \"\$HEADROOM_EVENT\" > '$T/hook.type'"
-  task_progress: "echo \$\$ > '$T/sleeper.pid'; sleep 1000 & wait"
+  task_progress: "echo \$\$\$\$ > '$T/sleeper.pid'; sleep 1000 & wait"
 EOF
 start_daemon
 
@@ -134,7 +136,7 @@ http GET /v1/events
 eq "the JSON form still answers" "$STATUS" 200
 stop_streams
 check "a place is free again" wait_for \
-    "curl -s -m 1 -o /dev/null -w '%{http_code}' '$BASE/v1/events?stream=1' | grep -q 200" 5
+    "curl -s -m 1 -o /dev/null -w '%{http_code}' '$BASE/v1/events?stream=1' > '$T/code'; grep -q 200 '$T/code'" 5
 
 # ---- kept across a restart ----------------------------------------------------------------------
 http GET "/v1/events?limit=1000"

@@ -137,6 +137,30 @@ hr wait "$p2" >/dev/null
 order=$(grep -v blocker "$T/order" | tr '\n' ' ')
 eq "they start by priority" "$order" "p0 p1 p2 "
 
+# ---- run --wait waits in the same queue ---------------------------------------------------------------
+inject '{"memory":97}'
+: > "$T/order2"
+hr run -q --wait --priority P2 --mem 12G -- sh -c "sleep 1; echo p2 >> '$T/order2'" &
+w2=$!
+sleep 0.5
+hr run -q --wait --priority P0 --mem 12G -- sh -c "sleep 1; echo p0 >> '$T/order2'" &
+w0=$!
+wait_for "[ \"\$(curl -s --unix-socket '$SOCK' http://x/v1/waiters | jq '.waiters | length')\" = 2 ]" 10
+eq "two runs wait in the daemon's queue" "$(curl -s --unix-socket "$SOCK" http://x/v1/waiters | jq '.waiters | length')" 2
+eq "the P0 one is first" \
+    "$(curl -s --unix-socket "$SOCK" http://x/v1/waiters | jq -r '.waiters | sort_by(.position) | .[0].priority')" P0
+inject '{"memory":10}'
+wait "$w0"
+eq "the P0 run ran" "$?" 0
+wait "$w2"
+eq "the P2 run ran" "$?" 0
+eq "one at a time, by priority (each needs most of the room)" "$(tr '\n' ' ' < "$T/order2")" "p0 p2 "
+inject '{"memory":97}'
+hr run -q --wait=1s --mem 1G -- true 2>/dev/null
+eq "run --wait=1s that never gets room: 75" "$?" 75
+eq "and it left the queue" "$(curl -s --unix-socket "$SOCK" http://x/v1/waiters | jq '.waiters | length')" 0
+inject '{"memory":10}'
+
 # ---- suspend and resume ---------------------------------------------------------------------------
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 ids=$(hr submit -- sh -c 'while :; do :; done')

@@ -77,7 +77,7 @@ inject '{"cpu":10}'
 wait "$waiter"
 eq "--wait then admitted: 0" "$?" 0
 check "the command ran after the wait" test -e "$T/ran"
-check "it said it was waiting" grep -q "waiting for capacity" "$T/waited"
+check "it said it was waiting" grep -Eq "waits in the queue|waiting for capacity" "$T/waited"
 
 # ---- signals are forwarded --------------------------------------------------------------------------
 "$HEADROOM" run -q -- sh -c 'trap "echo got-term > \"$0/sig\"; exit 7" TERM; sleep 30 & wait' "$T" &
