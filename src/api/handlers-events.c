@@ -97,7 +97,6 @@ struct store_walk {
     uint64_t stop_seq;       /* events from here on come from the ring; 0: no ring */
     uint64_t pos;            /* the last seq read */
     unsigned rows;
-    bool reached_ring;
 };
 
 static int page_store_row(const struct store_event *e, void *userdata)
@@ -106,10 +105,8 @@ static int page_store_row(const struct store_event *e, void *userdata)
     size_t len = strlen(e->data);
 
     w->rows++;
-    if (w->stop_seq && e->seq >= w->stop_seq) {
-        w->reached_ring = true;
+    if (w->stop_seq && e->seq >= w->stop_seq)
         return -ECANCELED;
-    }
     if (!stored_json_ok(e->data, len))
         return -EBADMSG;
     int r = page_add(w->page, e->seq, e->type, e->data, len);

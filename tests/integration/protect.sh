@@ -33,7 +33,7 @@ p1=$(hr submit --priority P1 --task normal -- sh -c "$busy")
 p2=$(hr submit --priority P2 --task batch --checkpoint-signal USR1 --checkpoint-grace 1s -- \
     sh -c "trap 'echo checkpointed > \"$T/ckpt\"' USR1; while :; do :; done")
 for j in $p0 $p1 $p2; do wait_for "[ \"\$(job_field $j pid)\" != null ]" 10; done
-sleep 1.5
+wait_for "curl -s --unix-socket '$SOCK' 'http://x/v1/events?type=task:high-memory' | jq -e '.events | length >= 3'" 10
 check "a task above its soft memory limit: task:high-memory" \
     sh -c "curl -s --unix-socket '$SOCK' 'http://x/v1/events?type=task:high-memory' | jq -e '.events | length >= 3'"
 n_high=$(curl -s --unix-socket "$SOCK" 'http://x/v1/events?type=task:high-memory' | jq '.events | length')
