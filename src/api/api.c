@@ -46,7 +46,7 @@ static const struct route routes[] = {
     { "/v1/models", false, M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_v1_models },
     { "/v1/models/", true, M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_v1_model },
     { "/v1/tasks", false, M_GET | M_HEAD | M_POST, "GET, HEAD, POST", ROUTE_AUTH_MAIN, handle_v1_tasks },
-    { "/v1/tasks/", true, M_POST, "POST", ROUTE_AUTH_MAIN, handle_v1_task },
+    { "/v1/tasks/", true, M_GET | M_HEAD | M_POST, "GET, HEAD, POST", ROUTE_AUTH_MAIN, handle_v1_task },
     { "/v1/waiters", false, M_GET | M_HEAD, "GET, HEAD", ROUTE_AUTH_MAIN, handle_v1_waiters },
     { "/v1/waiters/", true, M_GET | M_HEAD | M_DELETE, "GET, HEAD, DELETE", ROUTE_AUTH_MAIN, handle_v1_waiter },
     { "/v1/jobs", false, M_GET | M_HEAD | M_POST, "GET, HEAD, POST", ROUTE_AUTH_MAIN, handle_v1_jobs },

@@ -52,6 +52,18 @@ struct api_counters {
 
 #define LEASE_SECONDS_MAX 86400
 
+/* One sample of a supervised task, as its supervisor reports it. Unknown values: NaN. */
+struct api_task_sample {
+    usec_t real_usec;                     /* CLOCK_REALTIME, when it arrived */
+    double rss_bytes;                     /* its whole process tree (or its cgroup) */
+    double cpu_pct;                       /* percent of the machine */
+    double threads, fds, processes;
+    double io_read_bps, io_write_bps;     /* bytes per second that reached the block layer */
+};
+
+/* Samples kept per task: five minutes at one a second. */
+#define API_TASK_HISTORY_MAX 300
+
 /* A task headroom supervises (headroom run, a background job): it says when it starts and ends,
  * and reports its own use, so its figures are exact rather than inferred from the machine. */
 struct api_task {
@@ -82,6 +94,9 @@ struct api_task {
     usec_t kill_at_usec;                  /* cancelled: SIGKILL to its group then (monotonic),
                                            * 0 none */
     struct protect_limit_state limits;    /* high-memory, critical-memory, high-cpu in force */
+    struct api_task_sample *history;      /* API_TASK_HISTORY_MAX slots, a ring, NULL before the
+                                           * first sample; owned by the daemon's table */
+    unsigned history_len, history_next;
     int checkpoint_signal;                /* protective mode sends it before suspending, 0 none */
     usec_t checkpoint_grace_usec;
     double expected_seconds;              /* its timeout, for a waiter (0 none) */
@@ -207,8 +222,9 @@ struct api_hooks {
      * (unknown lease), -EBUSY (the lease is held by another task). */
     int (*task_start)(void *userdata, const struct api_task *t, struct api_task *ret);
     /* Its use now (percentage points, NaN unknown), and its pid when it was not known at the start
-     * (0: no news). 0 or -ENOENT. */
-    int (*task_usage)(void *userdata, uint64_t id, int64_t pid, const double use[_LEARN_RESOURCE_MAX]);
+     * (0: no news); sample goes into its history. 0 or -ENOENT. */
+    int (*task_usage)(void *userdata, uint64_t id, int64_t pid, const double use[_LEARN_RESOURCE_MAX],
+                      const struct api_task_sample *sample);
     /* It reports progress: pct in [0, 100], phase "" or a short name. Its expected end becomes
      * the one its progress gives. 0 or -ENOENT. */
     int (*task_progress)(void *userdata, uint64_t id, double pct, const char *phase);

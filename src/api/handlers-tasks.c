@@ -346,8 +346,11 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
 
 static void task_usage(struct api *a, uint64_t id, const struct http_request *req, struct http_response *resp)
 {
-    static const char *const known[] = { "rss_bytes", "cpu_pct", "gpu_pct", "vram_bytes", "vram_total_bytes", "pid",
-                                         "stalled", "last_activity_ms" };
+    static const char *const known[] = { "rss_bytes", "cpu_pct",  "gpu_pct",   "vram_bytes",    "vram_total_bytes",
+                                         "pid",       "stalled",  "last_activity_ms", "threads", "fds",
+                                         "processes", "io_read_bps", "io_write_bps" };
+    struct api_task_sample sample = { .real_usec = now_usec(CLOCK_REALTIME), .threads = NAN, .fds = NAN,
+                                      .processes = NAN, .io_read_bps = NAN, .io_write_bps = NAN };
     _cleanup_json_ json_t *body = NULL;
     double use[_LEARN_RESOURCE_MAX] = { NAN, NAN, NAN, NAN, NAN }, rss = NAN, vram = NAN, vram_total = NAN,
            pid = 0;
@@ -371,6 +374,16 @@ static void task_usage(struct api *a, uint64_t id, const struct http_request *re
     double last_ms = NAN;
     if (r >= 0)
         r = get_number(body, "last_activity_ms", 9.2e15, &last_ms, err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "threads", 4194304, &sample.threads, err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "fds", 1e9, &sample.fds, err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "processes", 4194304, &sample.processes, err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "io_read_bps", BYTES_MAX, &sample.io_read_bps, err, sizeof(err));
+    if (r >= 0)
+        r = get_number(body, "io_write_bps", BYTES_MAX, &sample.io_write_bps, err, sizeof(err));
     json_t *sv = r >= 0 ? json_object_get(body, "stalled") : NULL;
     if (sv && !json_is_boolean(sv)) {
         (void) snprintf(err, sizeof(err), "stalled must be true or false");
@@ -386,7 +399,9 @@ static void task_usage(struct api *a, uint64_t id, const struct http_request *re
         use[LEARN_MEMORY] = 100.0 * rss / (double) a->view->mem_total_bytes;
     if (!isnan(vram) && vram_total > 0)
         use[LEARN_VRAM] = 100.0 * vram / vram_total;
-    r = a->hooks.task_usage(a->hooks.userdata, id, (int64_t) pid, use);
+    sample.rss_bytes = rss;
+    sample.cpu_pct = use[LEARN_CPU];
+    r = a->hooks.task_usage(a->hooks.userdata, id, (int64_t) pid, use, &sample);
     if (r >= 0 && (sv || !isnan(last_ms)))
         r = a->hooks.task_stall(a->hooks.userdata, id, sv && json_is_true(sv),
                                 isnan(last_ms) ? 0 : (usec_t) last_ms * USEC_PER_MSEC);
@@ -484,6 +499,60 @@ static void task_end(struct api *a, uint64_t id, const struct http_request *req,
     reply_json(resp, 200, json_pack("{s:b}", "ended", 1));
 }
 
+static json_t *num_or_null(double v)
+{
+    return isnan(v) ? json_null() : json_real(v);
+}
+
+/* GET /v1/tasks/ID: the task, its latest sample and its history (oldest first) as rows of
+ * [time_ms, rss_bytes, cpu_pct, threads, fds, processes, io_read_bps, io_write_bps]. */
+static void task_get(struct api *a, uint64_t id, const struct http_request *req, struct http_response *resp)
+{
+    if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
+        http_response_header(resp, "Allow", "GET, HEAD");
+        reply_error(resp, 405, "a task is read with GET");
+        return;
+    }
+    const struct api_task *t = NULL;
+    for (unsigned i = 0; i < a->n_tasks && !t; i++)
+        if (a->tasks[i].id == id)
+            t = &a->tasks[i];
+    if (!t) {
+        reply_error(resp, 404, "no such task");
+        return;
+    }
+    json_t *o = task_json(a, t), *rows = json_array(), *last = json_null();
+    for (unsigned k = 0; o && rows && k < t->history_len; k++) {
+        unsigned at = (t->history_next + API_TASK_HISTORY_MAX - t->history_len + k) % API_TASK_HISTORY_MAX;
+        const struct api_task_sample *x = &t->history[at];
+        (void) json_array_append_new(
+                rows, json_pack("[I, o, o, o, o, o, o, o]", (json_int_t) (x->real_usec / USEC_PER_MSEC),
+                                num_or_null(x->rss_bytes), num_or_null(x->cpu_pct), num_or_null(x->threads),
+                                num_or_null(x->fds), num_or_null(x->processes), num_or_null(x->io_read_bps),
+                                num_or_null(x->io_write_bps)));
+        if (k + 1 == t->history_len) {
+            char ts[64];
+            json_decref(last);
+            last = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "at",
+                             format_rfc3339(ts, sizeof(ts), x->real_usec), "rss_bytes", num_or_null(x->rss_bytes),
+                             "cpu_pct", num_or_null(x->cpu_pct), "threads", num_or_null(x->threads), "fds",
+                             num_or_null(x->fds), "processes", num_or_null(x->processes), "io_read_bps",
+                             num_or_null(x->io_read_bps), "io_write_bps", num_or_null(x->io_write_bps));
+        }
+    }
+    if (o) {
+        (void) json_object_set_new(o, "metrics", last ? last : json_null());
+        (void) json_object_set_new(o, "history_columns",
+                                   json_pack("[s, s, s, s, s, s, s, s]", "time_ms", "rss_bytes", "cpu_pct", "threads",
+                                             "fds", "processes", "io_read_bps", "io_write_bps"));
+        (void) json_object_set_new(o, "history", rows ? rows : json_array());
+    } else {
+        json_decref(rows);
+        json_decref(last);
+    }
+    reply_json(resp, 200, o);
+}
+
 void handle_v1_tasks(struct api *a, const struct http_request *req, struct http_response *resp)
 {
     if (req->method == HTTP_POST)
@@ -498,8 +567,17 @@ void handle_v1_task(struct api *a, const struct http_request *req, struct http_r
     const char *slash = strchr(s, '/');
     uint64_t id;
 
-    if (!slash || parse_task_id(s, (size_t) (slash - s), &id) < 0) {
+    if (parse_task_id(s, slash ? (size_t) (slash - s) : strlen(s), &id) < 0) {
         reply_error(resp, 404, "no such task");
+        return;
+    }
+    if (!slash) {
+        task_get(a, id, req, resp);
+        return;
+    }
+    if (req->method != HTTP_POST) {
+        http_response_header(resp, "Allow", "POST");
+        reply_error(resp, 405, "%s is a POST", slash + 1);
         return;
     }
     const struct api_task *t = NULL;

@@ -479,7 +479,7 @@ static int supervise(struct run_ctx *c, struct sv_child *ch, int sfd, bool *ret_
     /* A job's first report goes at once: its pid is what suspend, resume and cancel act on. */
     usec_t kill_at = USEC_INFINITY,
            next_sample = now_usec(CLOCK_MONOTONIC) + (a->job_task ? 50 * USEC_PER_MSEC : SAMPLE_USEC);
-    uint64_t last_cpu = 0, last_wchar = 0;
+    uint64_t last_cpu = 0, last_wchar = 0, last_io_read = 0, last_io_write = 0;
     usec_t last_t = ch->started_usec, last_activity = ch->started_usec;
     bool stalled = false;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -533,10 +533,23 @@ static int supervise(struct run_ctx *c, struct sv_child *ch, int sfd, bool *ret_
                 if (body && dt > 0 && ncpu > 0 && u->cpu_usec >= last_cpu)
                     (void) json_object_set_new(body, "cpu_pct",
                                                json_real(100.0 * (double) (u->cpu_usec - last_cpu) / dt / ncpu));
+                if (body) {
+                    (void) json_object_set_new(body, "threads", json_integer(u->threads));
+                    (void) json_object_set_new(body, "fds", json_integer(u->fds));
+                    (void) json_object_set_new(body, "processes", json_integer(u->processes));
+                }
+                if (body && dt > 0 && u->io_read_bytes >= last_io_read && u->io_write_bytes >= last_io_write) {
+                    (void) json_object_set_new(body, "io_read_bps",
+                                               json_real((double) (u->io_read_bytes - last_io_read) * 1e6 / dt));
+                    (void) json_object_set_new(body, "io_write_bps",
+                                               json_real((double) (u->io_write_bytes - last_io_write) * 1e6 / dt));
+                }
                 report(c, "usage", body);
             }
             last_cpu = u->cpu_usec;
             last_wchar = u->wchar_bytes;
+            last_io_read = u->io_read_bytes;
+            last_io_write = u->io_write_bytes;
             last_t = now;
             next_sample = now + SAMPLE_USEC;
         }

@@ -375,9 +375,10 @@ static int hook_task_start(void *userdata, const struct api_task *t, struct api_
     return tasks_start(userdata, t, ret);
 }
 
-static int hook_task_usage(void *userdata, uint64_t id, int64_t pid, const double use[_LEARN_RESOURCE_MAX])
+static int hook_task_usage(void *userdata, uint64_t id, int64_t pid, const double use[_LEARN_RESOURCE_MAX],
+                           const struct api_task_sample *sample)
 {
-    return tasks_usage(userdata, id, pid, use);
+    return tasks_usage(userdata, id, pid, use, sample);
 }
 
 static int hook_task_progress(void *userdata, uint64_t id, double pct, const char *phase)
@@ -809,6 +810,8 @@ void daemon_stop(struct daemon *d)
     d->loop = loop_free(d->loop);
     learn_stop(d);
     leases_stop(d);
+    for (unsigned i = 0; d->tasks && i < d->n_tasks; i++)
+        free(d->tasks[i].history);
     free(d->tasks);
     d->tasks = NULL;
     free(d->protect);

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "basic/log.h"
@@ -53,9 +54,10 @@ static void emit(struct daemon *d, const char *type, const struct api_task *t, j
         json_decref(fields);
 }
 
-/* Removes t (a pointer into d->tasks) from the table. */
+/* Removes t (a pointer into d->tasks) from the table, and its history. */
 static void remove_task(struct daemon *d, struct api_task *t)
 {
+    free(t->history);
     *t = d->tasks[--d->n_tasks];
     d->api.n_tasks = d->n_tasks;
 }
@@ -102,6 +104,8 @@ int tasks_start(struct daemon *d, const struct api_task *t, struct api_task *ret
     n->started_real_usec = now_usec(CLOCK_REALTIME);
     n->lease_id = l ? l->id : 0;
     n->progress_pct = NAN;
+    n->history = NULL;
+    n->history_len = n->history_next = 0;
     /* Without a given end (its timeout), the type's learnt duration says when it should end: that is
      * what the "when will it fit" estimate counts on. */
     struct task_model *m;
@@ -172,12 +176,22 @@ int tasks_adopt(struct daemon *d, const struct api_job *j)
     return 0;
 }
 
-int tasks_usage(struct daemon *d, uint64_t id, int64_t pid, const double use[_LEARN_RESOURCE_MAX])
+int tasks_usage(struct daemon *d, uint64_t id, int64_t pid, const double use[_LEARN_RESOURCE_MAX],
+                const struct api_task_sample *sample)
 {
     struct api_task *t = find(d, id);
 
     if (!t)
         return -ENOENT;
+    if (sample) {
+        if (!t->history)
+            t->history = calloc(API_TASK_HISTORY_MAX, sizeof(*t->history));
+        if (t->history) {
+            t->history[t->history_next] = *sample;
+            t->history_next = (t->history_next + 1) % API_TASK_HISTORY_MAX;
+            t->history_len = MIN(t->history_len + 1, API_TASK_HISTORY_MAX);
+        }
+    }
     /* A wrapper registers the task before it starts the command (the command gets the task's id in
      * its environment), so the pid comes with the first report. */
     if (pid > 0 && t->pid == 0) {
@@ -236,6 +250,7 @@ int tasks_end(struct daemon *d, uint64_t id, const struct api_task_end *e)
     if (!p)
         return -ENOENT;
     struct api_task t = *p;
+    t.history = NULL;  /* freed with the table entry */
     remove_task(d, p);
     if (t.lease_id)
         (void) leases_release(d, t.lease_id);

@@ -10,7 +10,8 @@ struct daemon;
 
 /* See struct api_hooks.task_start/task_usage/task_end. */
 int tasks_start(struct daemon *d, const struct api_task *t, struct api_task *ret);
-int tasks_usage(struct daemon *d, uint64_t id, int64_t pid, const double use[_LEARN_RESOURCE_MAX]);
+int tasks_usage(struct daemon *d, uint64_t id, int64_t pid, const double use[_LEARN_RESOURCE_MAX],
+                const struct api_task_sample *sample);
 int tasks_end(struct daemon *d, uint64_t id, const struct api_task_end *e);
 int tasks_progress(struct daemon *d, uint64_t id, double pct, const char *phase);
 int tasks_stall(struct daemon *d, uint64_t id, bool stalled, usec_t last_activity_real_usec);

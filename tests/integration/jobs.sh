@@ -166,7 +166,13 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 ids=$(hr submit -- sh -c 'while :; do :; done')
 wait_for "[ \"\$(job_field $ids pid)\" != null ]" 10
 pid=$(job_field "$ids" pid)
-sleep 0.5
+tid=$(job_field "$ids" task_id)
+wait_for "[ \"\$(curl -s --unix-socket '$SOCK' http://x/v1/tasks/$tid | jq '.history | length')\" -ge 2 ]" 10
+curl -s --unix-socket "$SOCK" "http://x/v1/tasks/$tid" > "$T/task.json"
+check "a task's metrics: its process, threads and fds" \
+    jq -e '.metrics.processes >= 1 and .metrics.threads >= 1 and .metrics.fds >= 3 and .metrics.rss_bytes > 0' "$T/task.json"
+check "and its history, a row per sample" jq -e '(.history | length) >= 2 and (.history[0] | length) == 8' "$T/task.json"
+check "its CPU shows the busy loop" jq -e '.history[-1][2] > 10' "$T/task.json"
 hr suspend "$ids"
 eq "suspend" "$?" 0
 eq "the job is suspended" "$(job_state "$ids")" suspended
