@@ -17,10 +17,10 @@
 /* The order of "headroom --help". */
 static const struct cli_command *const commands[] = {
     &cli_command_serve,   &cli_command_ask,     &cli_command_notify, &cli_command_run,
-    &cli_command_progress, &cli_command_submit, &cli_command_jobs,   &cli_command_logs,
-    &cli_command_wait,    &cli_command_cancel,  &cli_command_suspend, &cli_command_resume,
-    &cli_command_events,  &cli_command_predict, &cli_command_status, &cli_command_stats,
-    &cli_command_config,  &cli_command_version, &cli_command_help,
+    &cli_command_progress, &cli_command_submit, &cli_command_jobs,   &cli_command_tasks,
+    &cli_command_logs,    &cli_command_wait,    &cli_command_cancel, &cli_command_suspend,
+    &cli_command_resume,  &cli_command_events,  &cli_command_predict, &cli_command_status,
+    &cli_command_stats,   &cli_command_config,  &cli_command_version, &cli_command_help,
 };
 
 const struct cli_command *cli_command_find(const char *name)
@@ -67,6 +67,7 @@ static const struct option_def options[] = {
     { "checkpoint-grace", 0, true, CLI_OPTION_CHECKPOINT_GRACE },
     { "all", 'a', false, CLI_OPTION_ALL },       { "follow", 'f', false, CLI_OPTION_FOLLOW },
     { "type", 0, true, CLI_OPTION_TYPE },        { "after", 0, true, CLI_OPTION_AFTER },
+    { "watch", 0, false, CLI_OPTION_WATCH },
     { "job-task", 0, true, CLI_OPTION_JOB_TASK }, { "exit-file", 0, true, CLI_OPTION_EXIT_FILE },
 };
 
@@ -95,6 +96,7 @@ const char *cli_option_to_string(enum cli_option o)
         [CLI_OPTION_CHECKPOINT_GRACE] = "--checkpoint-grace",
         [CLI_OPTION_ALL] = "--all",         [CLI_OPTION_FOLLOW] = "--follow",
         [CLI_OPTION_TYPE] = "--type",       [CLI_OPTION_AFTER] = "--after",
+        [CLI_OPTION_WATCH] = "--watch",
         [CLI_OPTION_JOB_TASK] = "--job-task", [CLI_OPTION_EXIT_FILE] = "--exit-file",
     };
 
@@ -408,6 +410,9 @@ static int set_option(struct cli_args *a,
         if (strspn(v, "0123456789") != strlen(v) || safe_atou64(v, &a->after_seq) < 0)
             return fail(err, "invalid --after '%s': expected an event sequence number such as 0 or 1234", v);
         return 0;
+    case CLI_OPTION_WATCH:
+        a->watch = true;
+        return 0;
     case CLI_OPTION_JOB_TASK:
         if (!cli_task_id_is_valid(v))
             return fail(err, "invalid --job-task '%s': expected a task id such as t-0123456789abcdef", v);
@@ -535,6 +540,10 @@ static int check_command(struct cli_args *a, char err[static CLI_MESSAGE_MAX])
         return fail(err,
                     "invalid task name: it must be 1-%d bytes of UTF-8 without control characters",
                     TASK_NAME_MAX);
+
+    /* A screen redrawn in place is for a person at a terminal, not for a script. */
+    if (a->watch && (a->json || a->quiet))
+        return fail(err, "--watch cannot be combined with %s", a->json ? "--json" : "--quiet");
 
     if (a->has_server && (a->host || a->port))
         return fail(err, "--server cannot be combined with --host or --port");

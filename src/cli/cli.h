@@ -62,7 +62,7 @@ enum cli_option {
     CLI_OPTION_STALL,
     CLI_OPTION_ON_STALL,
     CLI_OPTION_GPUS,
-    /* Jobs and events. */
+    /* Jobs, events and tasks. */
     CLI_OPTION_PRIORITY,
     CLI_OPTION_CHECKPOINT_SIGNAL,
     CLI_OPTION_CHECKPOINT_GRACE,
@@ -70,6 +70,7 @@ enum cli_option {
     CLI_OPTION_FOLLOW,
     CLI_OPTION_TYPE,
     CLI_OPTION_AFTER,
+    CLI_OPTION_WATCH,
     /* Hidden: the daemon's job wrapper runs "headroom run --job-task ID --exit-file PATH". */
     CLI_OPTION_JOB_TASK,
     CLI_OPTION_EXIT_FILE,
@@ -119,7 +120,7 @@ extern const struct cli_command cli_command_serve, cli_command_ask, cli_command_
         cli_command_stats, cli_command_config, cli_command_version, cli_command_help;
 extern const struct cli_command cli_command_submit, cli_command_jobs, cli_command_logs,
         cli_command_wait, cli_command_cancel, cli_command_suspend, cli_command_resume,
-        cli_command_events;
+        cli_command_events, cli_command_tasks;
 
 /* The command called name, or NULL. */
 const struct cli_command *cli_command_find(const char *name);
@@ -169,6 +170,9 @@ struct cli_args {
     bool follow;            /* logs, events: -f, --follow */
     const char *event_type; /* events --type TYPE, borrowed */
     uint64_t after_seq;     /* events --after SEQ, 0 = from the oldest kept */
+
+    /* tasks */
+    bool watch; /* --watch: redraw every second until interrupted */
 
     /* Hidden, run only: set by the daemon when it starts a job through "headroom run". */
     const char *job_task;  /* --job-task ID, borrowed */

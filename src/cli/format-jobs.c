@@ -606,3 +606,532 @@ void format_event(FILE *f, const json_t *event)
     }
     fputc('\n', f);
 }
+
+/* ---- tasks ----------------------------------------------------------------------------------- */
+
+enum {
+    TCOL_ID,
+    TCOL_JOB,
+    TCOL_TASK,
+    TCOL_PID,
+    TCOL_STATE,
+    TCOL_CPU,
+    TCOL_MEM,
+    TCOL_GPU,
+    TCOL_PROGRESS,
+    TCOL_RUNTIME,
+    _TCOL_MAX,
+};
+
+static const char *const tcol_names[_TCOL_MAX] = {
+    "ID", "JOB", "TASK", "PID", "STATE", "CPU%", "MEM%", "GPU%", "PROGRESS", "RUNTIME",
+};
+
+static const size_t tcol_max[_TCOL_MAX] = {
+    20, 16, FORMAT_JOB_TASK_MAX, 10, 12, 10, 10, 10, FORMAT_TASK_PROGRESS_MAX, 12,
+};
+
+/* Figures read best aligned on their last digit. */
+static const bool tcol_right[_TCOL_MAX] = {
+    [TCOL_PID] = true, [TCOL_CPU] = true, [TCOL_MEM] = true, [TCOL_GPU] = true,
+};
+
+/* What the table's STATE column says: suspended (by its owner, root or a job's control),
+ * suspended* (by protective mode), stalled (its supervisor saw no output and no CPU), else
+ * running. A suspended task is idle by force, so its stall is not news. */
+static const char *task_state(const json_t *task)
+{
+    if (json_is_true(json_get(task, "suspended_by_protection")))
+        return "suspended*";
+    if (json_is_true(json_get(task, "suspended")))
+        return "suspended";
+    if (json_is_true(json_get(task, "stalled")))
+        return "stalled";
+    return "running";
+}
+
+/* A finite number under key, or false. */
+static bool finite_of(const json_t *o, const char *key, double *ret)
+{
+    double v;
+
+    if (!json_get_number(o, key, &v) || !isfinite(v))
+        return false;
+    *ret = v;
+    return true;
+}
+
+/* "12.3" for percentage points, "-" when there is no such figure. */
+static void cell_pct(struct cell *c, const json_t *o, const char *key)
+{
+    double v;
+
+    if (finite_of(o, key, &v))
+        cell_addf(c, "%.1f", CLAMP(v, -1e9, 1e9));
+    else
+        cell_add(c, "-");
+}
+
+/* "40%", "12.5%": a progress without a noisy ".0". */
+static void cell_progress_pct(struct cell *c, double v)
+{
+    v = CLAMP(v, -1e9, 1e9);
+    if (fabs(v - round(v)) < 0.05)
+        cell_addf(c, "%.0f%%", round(v));
+    else
+        cell_addf(c, "%.1f%%", v);
+}
+
+/* "40% encode", "40%", "encode", or "-". */
+static void cell_progress(struct cell *c, const json_t *task)
+{
+    const char *phase = json_get_string(task, "phase");
+    double pct;
+    bool has_pct = finite_of(task, "progress_pct", &pct);
+
+    if (has_pct)
+        cell_progress_pct(c, pct);
+    if (phase) {
+        if (has_pct)
+            cell_add(c, " ");
+        cell_add(c, phase);
+    }
+    if (!has_pct && !phase)
+        cell_add(c, "-");
+}
+
+/* An integer member as a decimal, or "-". */
+static void cell_int(struct cell *c, const json_t *o, const char *key)
+{
+    const json_t *v = json_get(o, key);
+
+    if (json_is_integer(v))
+        cell_addf(c, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else
+        cell_add(c, "-");
+}
+
+static void task_cells(struct cell cells[static _TCOL_MAX], const json_t *task, usec_t now)
+{
+    const json_t *use = json_get(task, "use");
+    usec_t started;
+
+    for (size_t i = 0; i < _TCOL_MAX; i++)
+        cell_init(&cells[i], tcol_max[i]);
+    cell_add(&cells[TCOL_ID], json_get_string(task, "id") ?: "?");
+    cell_int(&cells[TCOL_JOB], task, "job_id");
+    cell_add(&cells[TCOL_TASK], json_get_string(task, "task") ?: "-");
+    cell_int(&cells[TCOL_PID], task, "pid");
+    cell_add(&cells[TCOL_STATE], task_state(task));
+    cell_pct(&cells[TCOL_CPU], use, "cpu");
+    cell_pct(&cells[TCOL_MEM], use, "memory");
+    cell_pct(&cells[TCOL_GPU], use, "gpu");
+    cell_progress(&cells[TCOL_PROGRESS], task);
+    if (time_of(task, "started_at", &started))
+        cell_span(&cells[TCOL_RUNTIME], started, now);
+    else
+        cell_add(&cells[TCOL_RUNTIME], "-");
+}
+
+/* Writes one cell of a table row: padded to width, on the left or (right) on the right; the last
+ * cell of a row, left-aligned, without trailing blanks. */
+static void put_cell(FILE *f, const struct cell *c, size_t width, bool right, bool last)
+{
+    if (right)
+        for (size_t i = c->chars; i < width; i++)
+            fputc(' ', f);
+    fputs(c->buf, f);
+    if (!right && !last)
+        for (size_t i = c->chars; i < width; i++)
+            fputc(' ', f);
+}
+
+void format_tasks(FILE *f, const json_t *tasks, usec_t now_usec)
+{
+    struct cell cells[_TCOL_MAX];
+    size_t width[_TCOL_MAX], shown = 0, protected = 0, i, last = 0;
+    bool column[_TCOL_MAX];
+    json_t *task;
+
+    for (size_t k = 0; k < _TCOL_MAX; k++) {
+        width[k] = strlen(tcol_names[k]);
+        /* GPU% only where some task reports GPU use: most machines have none. */
+        column[k] = k != TCOL_GPU;
+    }
+
+    /* As format_jobs(): the widths first, then the rows, the cells made twice. */
+    json_array_foreach ((json_t *) tasks, i, task) {
+        if (!json_is_object(task))
+            continue;
+        shown++;
+        task_cells(cells, task, now_usec);
+        for (size_t k = 0; k < _TCOL_MAX; k++)
+            width[k] = MAX(width[k], cells[k].chars);
+        if (json_is_number(json_get(json_get(task, "use"), "gpu")))
+            column[TCOL_GPU] = true;
+        protected += json_is_true(json_get(task, "suspended_by_protection"));
+    }
+    if (shown == 0) {
+        fputs("No running tasks.\n", f);
+        return;
+    }
+    for (size_t k = 0; k < _TCOL_MAX; k++)
+        if (column[k])
+            last = k;
+
+    for (size_t k = 0; k < _TCOL_MAX; k++) {
+        struct cell h;
+        if (!column[k])
+            continue;
+        cell_init(&h, CELL_CHARS_MAX);
+        cell_add(&h, tcol_names[k]);
+        put_cell(f, &h, width[k], tcol_right[k], k == last);
+        if (k != last)
+            fputs("  ", f);
+    }
+    fputc('\n', f);
+    json_array_foreach ((json_t *) tasks, i, task) {
+        if (!json_is_object(task))
+            continue;
+        task_cells(cells, task, now_usec);
+        for (size_t k = 0; k < _TCOL_MAX; k++) {
+            if (!column[k])
+                continue;
+            put_cell(f, &cells[k], width[k], tcol_right[k], k == last);
+            if (k != last)
+                fputs("  ", f);
+        }
+        fputc('\n', f);
+    }
+    if (protected > 0)
+        fputs("* suspended by protective mode; the daemon resumes it when there is room again\n", f);
+}
+
+/* ---- one task -------------------------------------------------------------------------------- */
+
+#define DETAIL_VALUE_MAX 100
+#define SPARK_WIDTH_MAX  60
+
+static void detail(FILE *f, const char *label, const struct cell *value)
+{
+    fprintf(f, "  %-15s %s\n", label, value->buf);
+}
+
+/* A label and one string from the daemon (sanitized), or "-". */
+static void detail_string(FILE *f, const char *label, const char *s)
+{
+    struct cell c;
+
+    cell_init(&c, DETAIL_VALUE_MAX);
+    cell_add(&c, s ?: "-");
+    detail(f, label, &c);
+}
+
+/* "2026-11-23 17:00:00Z (3m07s ago)", "(in 2m00s)" for a time to come; "-" without one. */
+static void detail_when(FILE *f, const char *label, const json_t *task, const char *key, usec_t now)
+{
+    const char *s = json_get_string(task, key);
+    char buf[32];
+    struct cell c;
+    usec_t t;
+
+    cell_init(&c, DETAIL_VALUE_MAX);
+    cell_time(&c, s);
+    if (s && timestamp_parse_rfc3339(s, &t) == 0) {
+        if (t <= now)
+            cell_addf(&c, " (%s ago)", format_duration_short(buf, sizeof(buf), now - t));
+        else
+            cell_addf(&c, " (in %s)", format_duration_short(buf, sizeof(buf), t - now));
+    }
+    detail(f, label, &c);
+}
+
+/* "cpu 50.1%, memory 2.3%, gpu 40.0%, vram 10.0%" from a use or peak object, in that order, then
+ * any other resource it names; "none reported yet" for an empty one. */
+static void detail_use(FILE *f, const char *label, const json_t *use)
+{
+    static const char *const known[] = { "cpu", "memory", "gpu", "vram" };
+    const char *key;
+    json_t *v;
+    struct cell c;
+    bool first = true;
+    double x;
+
+    cell_init(&c, DETAIL_VALUE_MAX);
+    for (size_t i = 0; i < ELEMENTSOF(known); i++)
+        if (finite_of(use, known[i], &x)) {
+            part(&c, &first);
+            cell_addf(&c, "%s %.1f%%", known[i], CLAMP(x, -1e9, 1e9));
+        }
+    if (json_is_object(use))
+        json_object_foreach ((json_t *) use, key, v) {
+            bool seen = false;
+            for (size_t i = 0; i < ELEMENTSOF(known); i++)
+                seen = seen || strcmp(key, known[i]) == 0;
+            if (seen || !json_is_number(v) || !isfinite(json_number_value(v)))
+                continue;
+            part(&c, &first);
+            cell_add(&c, key);
+            cell_addf(&c, " %.1f%%", CLAMP(json_number_value(v), -1e9, 1e9));
+        }
+    if (first)
+        cell_add(&c, "none reported yet");
+    detail(f, label, &c);
+}
+
+/* "0 (GPU-5d3c...), 1 (GPU-8a41...)" from the parallel arrays gpus and gpu_uuids; "none". */
+static void detail_gpus(FILE *f, const json_t *task)
+{
+    const json_t *gpus = json_get(task, "gpus"), *uuids = json_get(task, "gpu_uuids");
+    struct cell c;
+    size_t i;
+    json_t *g;
+
+    cell_init(&c, DETAIL_VALUE_MAX);
+    json_array_foreach ((json_t *) gpus, i, g) {
+        const char *uuid = json_string_value(json_array_get(uuids, i));
+        if (i > 0)
+            cell_add(&c, ", ");
+        if (json_is_integer(g))
+            cell_addf(&c, "%" JSON_INTEGER_FORMAT, json_integer_value(g));
+        else
+            cell_add(&c, "?");
+        if (uuid && uuid[0]) {
+            cell_add(&c, " (");
+            cell_add(&c, uuid);
+            cell_add(&c, ")");
+        }
+    }
+    if (c.chars == 0)
+        cell_add(&c, "none");
+    detail(f, "GPUs:", &c);
+}
+
+static void detail_bytes(FILE *f, const char *label, const json_t *o, const char *key)
+{
+    struct cell c;
+    char buf[32];
+    double v;
+
+    cell_init(&c, DETAIL_VALUE_MAX);
+    if (finite_of(o, key, &v) && v >= 0)
+        cell_add(&c, format_bytes(buf, sizeof(buf), (uint64_t) (MIN(v, 1.8e19) + 0.5)));
+    else
+        cell_add(&c, "-");
+    detail(f, label, &c);
+}
+
+static void detail_count(FILE *f, const char *label, const json_t *o, const char *key)
+{
+    struct cell c;
+    double v;
+
+    cell_init(&c, DETAIL_VALUE_MAX);
+    if (finite_of(o, key, &v))
+        cell_addf(&c, "%.0f", CLAMP(v, -1e15, 1e15));
+    else
+        cell_add(&c, "-");
+    detail(f, label, &c);
+}
+
+/* "read 1.5 MiB/s, write 0 B/s". */
+static void detail_io(FILE *f, const json_t *m)
+{
+    static const char *const keys[] = { "io_read_bps", "io_write_bps" };
+    static const char *const names[] = { "read", "write" };
+    struct cell c;
+    char buf[32];
+    double v;
+
+    cell_init(&c, DETAIL_VALUE_MAX);
+    for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+        cell_add(&c, i > 0 ? ", " : "");
+        cell_add(&c, names[i]);
+        if (finite_of(m, keys[i], &v) && v >= 0)
+            cell_addf(&c, " %s/s", format_bytes(buf, sizeof(buf), (uint64_t) (MIN(v, 1.8e19) + 0.5)));
+        else
+            cell_add(&c, " -");
+    }
+    detail(f, "IO:", &c);
+}
+
+/* The history's column called name (by history_columns), or -1. */
+static ssize_t history_column(const json_t *task, const char *name)
+{
+    const json_t *cols = json_get(task, "history_columns");
+    size_t i;
+    json_t *c;
+
+    json_array_foreach ((json_t *) cols, i, c)
+        if (json_is_string(c) && strcmp(json_string_value(c), name) == 0)
+            return (ssize_t) i;
+    return -1;
+}
+
+/* The number in column col of row, or false (null, missing, not a number). */
+static bool row_value(const json_t *row, ssize_t col, double *ret)
+{
+    const json_t *v;
+
+    if (col < 0)
+        return false;
+    v = json_array_get(row, (size_t) col);
+    if (!json_is_number(v) || !isfinite(json_number_value(v)))
+        return false;
+    *ret = json_number_value(v);
+    return true;
+}
+
+struct series {
+    size_t n;
+    double min, max, sum;
+};
+
+static struct series series_of(const json_t *rows, ssize_t col, size_t from, size_t to)
+{
+    struct series s = { 0 };
+    double v;
+
+    for (size_t i = from; i < to; i++) {
+        if (!row_value(json_array_get(rows, i), col, &v))
+            continue;
+        if (s.n == 0 || v < s.min)
+            s.min = v;
+        if (s.n == 0 || v > s.max)
+            s.max = v;
+        s.sum += v;
+        s.n++;
+    }
+    return s;
+}
+
+/* A line of at most SPARK_WIDTH_MAX block characters, each the mean of its share of the rows,
+ * from "▁" at the series' minimum to "█" at its maximum ("▄" throughout for a flat series; a space
+ * where a share has no value). */
+static void put_sparkline(FILE *f, const json_t *rows, ssize_t col, const struct series *all)
+{
+    static const char *const blocks[] = { "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" };
+    size_t n = json_array_size(rows), w = MIN(n, (size_t) SPARK_WIDTH_MAX);
+    double span = all->max - all->min;
+
+    fputs("                  ", f);
+    for (size_t b = 0; b < w; b++) {
+        struct series s = series_of(rows, col, b * n / w, (b + 1) * n / w);
+        if (s.n == 0) {
+            fputc(' ', f);
+            continue;
+        }
+        double mean = s.sum / (double) s.n;
+        size_t level = span > 0 ? (size_t) lround((mean - all->min) / span * 7.0) : 3;
+        fputs(blocks[MIN(level, (size_t) 7)], f);
+    }
+    fputc('\n', f);
+}
+
+static void history_series(FILE *f, const json_t *task, const char *label, const char *column, bool bytes)
+{
+    const json_t *rows = json_get(task, "history");
+    ssize_t col = history_column(task, column);
+    struct series s = series_of(rows, col, 0, json_array_size(rows));
+    char a[32], b[32], c[32];
+
+    if (s.n == 0) {
+        fprintf(f, "  %-15s -\n", label);
+        return;
+    }
+    double avg = s.sum / (double) s.n;
+    if (bytes)
+        fprintf(f, "  %-15s min %s, avg %s, max %s\n", label,
+                format_bytes(a, sizeof(a), (uint64_t) (CLAMP(s.min, 0, 1.8e19) + 0.5)),
+                format_bytes(b, sizeof(b), (uint64_t) (CLAMP(avg, 0, 1.8e19) + 0.5)),
+                format_bytes(c, sizeof(c), (uint64_t) (CLAMP(s.max, 0, 1.8e19) + 0.5)));
+    else
+        fprintf(f, "  %-15s min %.1f%%, avg %.1f%%, max %.1f%%\n", label, CLAMP(s.min, -1e9, 1e9),
+                CLAMP(avg, -1e9, 1e9), CLAMP(s.max, -1e9, 1e9));
+    put_sparkline(f, rows, col, &s);
+}
+
+static void history_section(FILE *f, const json_t *task)
+{
+    const json_t *rows = json_get(task, "history");
+    size_t n = json_array_size(rows);
+    ssize_t tcol = history_column(task, "time_ms");
+    double t0, t1;
+    char buf[32];
+
+    if (n == 0) {
+        fputs("\nHistory: none yet\n", f);
+        return;
+    }
+    fprintf(f, "\nHistory: %zu sample%s", n, n == 1 ? "" : "s");
+    if (n > 1 && row_value(json_array_get(rows, 0), tcol, &t0) &&
+        row_value(json_array_get(rows, n - 1), tcol, &t1) && t1 >= t0)
+        fprintf(f, " over %s", format_duration_short(buf, sizeof(buf), (usec_t) (MIN(t1 - t0, 1e15) * 1000)));
+    fputs(" (graphs from min to max, oldest first)\n", f);
+    history_series(f, task, "RSS:", "rss_bytes", true);
+    history_series(f, task, "CPU:", "cpu_pct", false);
+}
+
+void format_task(FILE *f, const json_t *task, usec_t now_usec)
+{
+    const json_t *m = json_get(task, "metrics"), *v;
+    struct cell c;
+    double x;
+
+    cell_init(&c, DETAIL_VALUE_MAX);
+    cell_add(&c, json_get_string(task, "id") ?: "?");
+    v = json_get(task, "job_id");
+    if (json_is_integer(v))
+        cell_addf(&c, " (job %" JSON_INTEGER_FORMAT ")", json_integer_value(v));
+    fprintf(f, "Task %s\n", c.buf);
+
+    detail_string(f, "Type:", json_get_string(task, "task"));
+    cell_init(&c, DETAIL_VALUE_MAX);
+    cell_add(&c, task_state(task));
+    if (json_is_true(json_get(task, "suspended_by_protection")))
+        cell_add(&c, " (by protective mode)");
+    detail(f, "State:", &c);
+    cell_init(&c, DETAIL_VALUE_MAX);
+    cell_int(&c, task, "pid");
+    detail(f, "PID:", &c);
+    detail_string(f, "Priority:", json_get_string(task, "priority"));
+    cell_init(&c, DETAIL_VALUE_MAX);
+    cell_int(&c, task, "owner_uid");
+    detail(f, "Owner uid:", &c);
+    cell_init(&c, DETAIL_VALUE_MAX);
+    if (finite_of(task, "complexity", &x))
+        cell_addf(&c, "%g", x);
+    else
+        cell_add(&c, "-");
+    detail(f, "Complexity:", &c);
+    detail_when(f, "Started:", task, "started_at", now_usec);
+    detail_when(f, "Expected end:", task, "expected_end_at", now_usec);
+    cell_init(&c, DETAIL_VALUE_MAX);
+    cell_progress(&c, task);
+    detail(f, "Progress:", &c);
+    detail_when(f, "Last activity:", task, "last_activity_at", now_usec);
+    detail_string(f, "Lease:", json_get_string(task, "lease") ?: "none");
+    detail_gpus(f, task);
+    detail_use(f, "Use:", json_get(task, "use"));
+    detail_use(f, "Peak:", json_get(task, "peak"));
+
+    if (!json_is_object(m))
+        fputs("\nLatest sample: none yet\n", f);
+    else {
+        cell_init(&c, DETAIL_VALUE_MAX);
+        cell_time(&c, json_get_string(m, "at"));
+        fprintf(f, "\nLatest sample, %s:\n", c.buf);
+        detail_bytes(f, "RSS:", m, "rss_bytes");
+        cell_init(&c, DETAIL_VALUE_MAX);
+        if (finite_of(m, "cpu_pct", &x))
+            cell_addf(&c, "%.1f%% of the machine", CLAMP(x, -1e9, 1e9));
+        else
+            cell_add(&c, "-");
+        detail(f, "CPU:", &c);
+        detail_count(f, "Threads:", m, "threads");
+        detail_count(f, "Open files:", m, "fds");
+        detail_count(f, "Processes:", m, "processes");
+        detail_io(f, m);
+    }
+    history_section(f, task);
+}

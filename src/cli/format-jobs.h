@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Human-readable output of jobs and events. Like format.h: each function reads parsed JSON and
+/* Human-readable output of jobs, supervised tasks and events. Like format.h: each function reads parsed JSON and
  * writes to f, prints "-" or "n/a" for a missing or mistyped member instead of failing, and
  * replaces control characters (C0, DEL and C1) in every string that came from the daemon, argv
  * above all, so a job's command line cannot drive the terminal. Write errors are left in f's
@@ -18,6 +18,8 @@
 #define FORMAT_JOB_TASK_MAX    20
 #define FORMAT_JOB_DETAIL_MAX  40
 #define FORMAT_JOB_COMMAND_MAX 60
+/* Widest PROGRESS cell of the task table ("40% " and the phase). */
+#define FORMAT_TASK_PROGRESS_MAX 32
 /* Widest figures-and-reason part of an event line. */
 #define FORMAT_EVENT_DETAIL_MAX 120
 
@@ -50,3 +52,23 @@ void format_jobs(FILE *f, const json_t *jobs, bool all, usec_t now_usec);
  * client knows (progress, phase, ETA, memory and its limit, CPU, last activity, exit code, signal,
  * duration, CPU time, peak memory, priority) and its reason. */
 void format_event(FILE *f, const json_t *event);
+
+/* The task table of "headroom tasks": a header, then one row per task of the array tasks (GET
+ * /v1/tasks's "tasks", in its order): ID, JOB (its job id, "-" for a task of "headroom run"),
+ * TASK (its type, cut to FORMAT_JOB_TASK_MAX), PID, STATE, CPU% and MEM% (its last reported use,
+ * percentage points of the machine), GPU% (only when some task reports GPU use), PROGRESS (the
+ * last progress report and phase, "-" without one) and RUNTIME (from started_at to now_usec,
+ * CLOCK_REALTIME). STATE is "running", "stalled", "suspended", or "suspended*" for a task that
+ * protective mode suspended, which a line under the table explains. An empty array prints "No
+ * running tasks." */
+void format_tasks(FILE *f, const json_t *tasks, usec_t now_usec);
+
+/* One task in detail, from GET /v1/tasks/ID: its id and job, type, state, pid, priority, owner,
+ * complexity, start, expected end and last activity (each with how long ago, or how long from
+ * now_usec), progress, lease, GPUs, use and peak; then its latest sample ("metrics": RSS, CPU,
+ * threads, open files, processes, IO rates; "none yet" while null); then its history: how many
+ * samples over how long, and for RSS and CPU the minimum, mean and maximum and a line of block
+ * characters ("▁" to "█", at most 60, from the minimum to the maximum, oldest first). The
+ * history's columns are found by their names in history_columns, so a daemon that adds or
+ * reorders columns is read right. */
+void format_task(FILE *f, const json_t *task, usec_t now_usec);

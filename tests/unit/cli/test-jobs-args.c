@@ -232,6 +232,10 @@ static void test_hidden_run_options(void **state)
     assert_string_equal(a.exit_file, "/var/lib/headroom/jobs/12.exit");
     assert_string_equal(a.raw_argv[0], "make");
     assert_int_equal(PARSE(&a, err, "run", "make"), 0);
+    /* run --wait waits in the daemon's queue: it takes a priority too. */
+    assert_int_equal(PARSE(&a, err, "run", "--wait", "--priority", "P2", "make"), 0);
+    assert_true(a.has_priority);
+    assert_int_equal(a.priority, 2);
     assert_null(a.job_task);
     assert_null(a.exit_file);
 
@@ -334,7 +338,7 @@ static const struct bad_case bad_cases[] = {
     { { "submit", "--job-task", "t-0123456789abcdef", "x", NULL },
       "option '--job-task' does not apply to 'submit'" },
     { { "submit", "--follow", "x", NULL }, "option '--follow' does not apply to 'submit'" },
-    { { "run", "--priority", "P0", "x", NULL }, "option '--priority' does not apply to 'run'" },
+    { { "run", "--priority", "P7", "x", NULL }, "invalid --priority 'P7': expected P0 (first), P1 (default) or P2" },
     { { "run", "--checkpoint-signal", "USR1", "x", NULL },
       "option '--checkpoint-signal' does not apply to 'run'" },
     { { "ask", "x", "--priority", "P1", NULL }, "option '--priority' does not apply to 'ask'" },
