@@ -22,6 +22,7 @@
 #include "basic/parse-util.h"
 #include "basic/time-util.h"
 #include "cli/cli.h"
+#include "cli/ctl-client.h"
 #include "cli/exit-codes.h"
 #include "cli/format.h"
 #include "cli/json-util.h"
@@ -120,6 +121,15 @@ static void report(struct run_ctx *c, const char *what, json_t *body)
         return;
     }
     (void) snprintf(path, sizeof(path), "/v1/tasks/%s/%s", c->task_id, what);
+    /* The end of a command in a terminal: its answer would change nothing, so it is sent without
+     * waiting for it, where the control socket allows. A job's supervisor waits: it retries. */
+    if (strcmp(what, "end") == 0 && !c->args->job_task) {
+        _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        if (text && ctl_client_send(&c->client, "POST", path, text) > 0) {
+            json_decref(body);
+            return;
+        }
+    }
     int r = call(c, "POST", path, body, REPORT_TIMEOUT_USEC, NULL);
     json_decref(body);
     if (r != 200 && r != 201) {

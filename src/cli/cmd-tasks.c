@@ -24,6 +24,36 @@
 #define TASK_ID_LEN 18 /* "t-" and 16 hex digits */
 #define WATCH_USEC  USEC_PER_SEC
 
+/* GET path; on a 2xx answer, its JSON into *ret (owned by the caller) and, when raw is not NULL,
+ * the answer itself into *raw (for --json, which prints the daemon's bytes, not jansson's reading
+ * of them). Returns 0, or the exit status having said what went wrong (a refusal about what as
+ * job_report_refusal() says it). */
+static int get(const struct cli_args *args,
+               const char *what,
+               const char *path,
+               struct http_response *raw,
+               json_t **ret)
+{
+    _cleanup_(http_response_done) struct http_response resp = { 0 };
+    json_t *j;
+    int r;
+
+    r = cli_request(args, "GET", path, NULL, &resp);
+    if (r != 0)
+        return r;
+    if (resp.status < 200 || resp.status > 299)
+        return job_report_refusal(what, "GET", path, &resp);
+    j = cli_parse_json("GET", path, &resp);
+    if (!j)
+        return CLI_EXIT_FAILURE;
+    *ret = j;
+    if (raw) {
+        *raw = resp;
+        resp = (struct http_response){ 0 };
+    }
+    return 0;
+}
+
 /* Finds the task of job id among GET /v1/tasks's and copies its id into ret. Returns 0, or the
  * exit status having said why not. */
 static int task_of_job(const struct cli_args *args, uint64_t job, char ret[static TASK_ID_LEN + 1])
@@ -34,7 +64,7 @@ static int task_of_job(const struct cli_args *args, uint64_t job, char ret[stati
     json_t *t;
     int r;
 
-    r = job_call_json(args, "the task list", "GET", "/v1/tasks", NULL, &answer);
+    r = get(args, "the task list", "/v1/tasks", NULL, &answer);
     if (r != 0)
         return r;
     tasks = json_get(answer, "tasks");
@@ -60,9 +90,10 @@ static int task_of_job(const struct cli_args *args, uint64_t job, char ret[stati
     return CLI_EXIT_FAILURE;
 }
 
-/* GET /v1/tasks, or the task ID names, into *ret (owned by the caller), its shape checked.
- * Returns 0, or the exit status having said what went wrong. */
-static int fetch(const struct cli_args *args, json_t **ret)
+/* GET /v1/tasks, or the task ID names, into *ret (owned by the caller), its shape checked, and
+ * when raw is not NULL the answer as it came into *raw. Returns 0, or the exit status having said
+ * what went wrong. */
+static int fetch(const struct cli_args *args, struct http_response *raw, json_t **ret)
 {
     _cleanup_json_ json_t *answer = NULL;
     char id[TASK_ID_LEN + 1], path[64], what[64];
@@ -70,7 +101,7 @@ static int fetch(const struct cli_args *args, json_t **ret)
     int r;
 
     if (args->n_args == 0) {
-        r = job_call_json(args, "the task list", "GET", "/v1/tasks", NULL, &answer);
+        r = get(args, "the task list", "/v1/tasks", raw, &answer);
         if (r != 0)
             return r;
         if (!json_is_array(json_get(answer, "tasks"))) {
@@ -92,7 +123,7 @@ static int fetch(const struct cli_args *args, json_t **ret)
     }
     (void) snprintf(path, sizeof(path), "/v1/tasks/%s", id);
     (void) snprintf(what, sizeof(what), "task %s", id);
-    r = job_call_json(args, what, "GET", path, NULL, &answer);
+    r = get(args, what, path, raw, &answer);
     if (r != 0)
         return r;
     if (!json_is_object(answer)) {
@@ -109,7 +140,7 @@ static int show(const struct cli_args *args, FILE *f)
     _cleanup_json_ json_t *answer = NULL;
     int r;
 
-    r = fetch(args, &answer);
+    r = fetch(args, NULL, &answer);
     if (r != 0)
         return r;
     if (args->n_args == 0)
@@ -190,16 +221,11 @@ static int run_tasks(const struct cli_args *args)
         return watch(args);
     }
     if (args->json || args->quiet) {
-        r = fetch(args, &answer);
+        _cleanup_(http_response_done) struct http_response raw = { 0 };
+        r = fetch(args, &raw, &answer);
         if (r != 0 || args->quiet)
             return r;
-        char *text = json_dumps(answer, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (!text) {
-            cli_error("out of memory");
-            return CLI_EXIT_FAILURE;
-        }
-        puts(text);
-        free(text);
+        cli_print_body(&raw);
         return CLI_EXIT_SUCCESS;
     }
     return show(args, stdout);

@@ -315,3 +315,23 @@ int ctl_client_request(const struct http_client *c,
     }
     return ctl_client_decode(reply, (size_t) n, ret, err);
 }
+
+int ctl_client_send(const struct http_client *c, const char *method, const char *target, const char *body)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    _cleanup_free_ char *req = NULL;
+    _cleanup_close_ int fd = -EBADF;
+    size_t req_len;
+
+    if (!c || c->server.kind != SERVER_ADDR_UNIX || disabled())
+        return 0;
+    if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s" CTL_SOCKET_SUFFIX, c->server.socket_path) >=
+        (int) sizeof(sa.sun_path))
+        return 0;
+    if (ctl_client_encode(method, target, body, c->token, c->user, c->password, &req, &req_len) < 0)
+        return 0;
+    fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+        return 0;
+    return send(fd, req, req_len, MSG_NOSIGNAL) < 0 ? 0 : 1;
+}

@@ -55,3 +55,10 @@ int ctl_client_request(const struct http_client *c,
                        const char *body,
                        struct http_response *ret,
                        char err[static HTTP_ERROR_MAX]);
+
+/* Sends the request over c's control socket without waiting for the answer: for a report whose
+ * answer changes nothing (the end of a `headroom run`), which saves the caller a round trip. The
+ * datagram is queued on the connection before it is closed, and the daemon reads it all the
+ * same. Returns 1 sent, 0 when it must go over HTTP (as for ctl_client_request()). Does not
+ * log. */
+int ctl_client_send(const struct http_client *c, const char *method, const char *target, const char *body);

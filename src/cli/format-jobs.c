@@ -672,18 +672,24 @@ static void cell_pct(struct cell *c, const json_t *o, const char *key)
         cell_add(c, "-");
 }
 
-/* "40%", "12.5%": a progress without a noisy ".0". */
+/* "40%", "12.5%": a progress to a tenth of a percent, without a noisy ".0", and cut rather than
+ * rounded, so that a task at 99.96% does not show 100%. */
 static void cell_progress_pct(struct cell *c, double v)
 {
-    v = CLAMP(v, -1e9, 1e9);
-    if (fabs(v - round(v)) < 0.05)
-        cell_addf(c, "%.0f%%", round(v));
+    long long tenths = (long long) floor(CLAMP(v, -1e9, 1e9) * 10.0 + 1e-6);
+
+    if (tenths % 10 == 0)
+        cell_addf(c, "%lld%%", tenths / 10);
     else
-        cell_addf(c, "%.1f%%", v);
+        cell_addf(c, "%.1f%%", (double) tenths / 10.0);
 }
 
-/* "40% encode", "40%", "encode", or "-". */
-static void cell_progress(struct cell *c, const json_t *task)
+/* "40% encode", "40%", "encode", or "-" (in the detail view, with phase_sep ", phase " and
+ * phase_alone "phase ": "40%, phase encode"). */
+static void cell_progress(struct cell *c,
+                          const json_t *task,
+                          const char *phase_sep,
+                          const char *phase_alone)
 {
     const char *phase = json_get_string(task, "phase");
     double pct;
@@ -692,8 +698,7 @@ static void cell_progress(struct cell *c, const json_t *task)
     if (has_pct)
         cell_progress_pct(c, pct);
     if (phase) {
-        if (has_pct)
-            cell_add(c, " ");
+        cell_add(c, has_pct ? phase_sep : phase_alone);
         cell_add(c, phase);
     }
     if (!has_pct && !phase)
@@ -726,7 +731,7 @@ static void task_cells(struct cell cells[static _TCOL_MAX], const json_t *task, 
     cell_pct(&cells[TCOL_CPU], use, "cpu");
     cell_pct(&cells[TCOL_MEM], use, "memory");
     cell_pct(&cells[TCOL_GPU], use, "gpu");
-    cell_progress(&cells[TCOL_PROGRESS], task);
+    cell_progress(&cells[TCOL_PROGRESS], task, " ", "");
     if (time_of(task, "started_at", &started))
         cell_span(&cells[TCOL_RUNTIME], started, now);
     else
@@ -804,7 +809,8 @@ void format_tasks(FILE *f, const json_t *tasks, usec_t now_usec)
         fputc('\n', f);
     }
     if (protected > 0)
-        fputs("* suspended by protective mode; the daemon resumes it when there is room again\n", f);
+        fputs("* suspended by protective mode; the daemon resumes it when there is room again\n",
+              f);
 }
 
 /* ---- one task -------------------------------------------------------------------------------- */
@@ -948,7 +954,8 @@ static void detail_io(FILE *f, const json_t *m)
         cell_add(&c, i > 0 ? ", " : "");
         cell_add(&c, names[i]);
         if (finite_of(m, keys[i], &v) && v >= 0)
-            cell_addf(&c, " %s/s", format_bytes(buf, sizeof(buf), (uint64_t) (MIN(v, 1.8e19) + 0.5)));
+            cell_addf(&c, " %s/s",
+                      format_bytes(buf, sizeof(buf), (uint64_t) (MIN(v, 1.8e19) + 0.5)));
         else
             cell_add(&c, " -");
     }
@@ -1028,7 +1035,8 @@ static void put_sparkline(FILE *f, const json_t *rows, ssize_t col, const struct
     fputc('\n', f);
 }
 
-static void history_series(FILE *f, const json_t *task, const char *label, const char *column, bool bytes)
+static void history_series(
+        FILE *f, const json_t *task, const char *label, const char *column, bool bytes)
 {
     const json_t *rows = json_get(task, "history");
     ssize_t col = history_column(task, column);
@@ -1066,7 +1074,8 @@ static void history_section(FILE *f, const json_t *task)
     fprintf(f, "\nHistory: %zu sample%s", n, n == 1 ? "" : "s");
     if (n > 1 && row_value(json_array_get(rows, 0), tcol, &t0) &&
         row_value(json_array_get(rows, n - 1), tcol, &t1) && t1 >= t0)
-        fprintf(f, " over %s", format_duration_short(buf, sizeof(buf), (usec_t) (MIN(t1 - t0, 1e15) * 1000)));
+        fprintf(f, " over %s",
+                format_duration_short(buf, sizeof(buf), (usec_t) (MIN(t1 - t0, 1e15) * 1000)));
     fputs(" (graphs from min to max, oldest first)\n", f);
     history_series(f, task, "RSS:", "rss_bytes", true);
     history_series(f, task, "CPU:", "cpu_pct", false);
@@ -1087,9 +1096,10 @@ void format_task(FILE *f, const json_t *task, usec_t now_usec)
 
     detail_string(f, "Type:", json_get_string(task, "task"));
     cell_init(&c, DETAIL_VALUE_MAX);
-    cell_add(&c, task_state(task));
     if (json_is_true(json_get(task, "suspended_by_protection")))
-        cell_add(&c, " (by protective mode)");
+        cell_add(&c, "suspended by protective mode");
+    else
+        cell_add(&c, task_state(task));
     detail(f, "State:", &c);
     cell_init(&c, DETAIL_VALUE_MAX);
     cell_int(&c, task, "pid");
@@ -1107,7 +1117,7 @@ void format_task(FILE *f, const json_t *task, usec_t now_usec)
     detail_when(f, "Started:", task, "started_at", now_usec);
     detail_when(f, "Expected end:", task, "expected_end_at", now_usec);
     cell_init(&c, DETAIL_VALUE_MAX);
-    cell_progress(&c, task);
+    cell_progress(&c, task, ", phase ", "phase ");
     detail(f, "Progress:", &c);
     detail_when(f, "Last activity:", task, "last_activity_at", now_usec);
     detail_string(f, "Lease:", json_get_string(task, "lease") ?: "none");

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Human-readable output of jobs, supervised tasks and events. Like format.h: each function reads parsed JSON and
- * writes to f, prints "-" or "n/a" for a missing or mistyped member instead of failing, and
- * replaces control characters (C0, DEL and C1) in every string that came from the daemon, argv
- * above all, so a job's command line cannot drive the terminal. Write errors are left in f's
- * error flag. No logging. */
+/* Human-readable output of jobs, supervised tasks and events. Like format.h: each function reads
+ * parsed JSON and writes to f, prints "-" or "n/a" for a missing or mistyped member instead of
+ * failing, and replaces control characters (C0, DEL and C1) in every string that came from the
+ * daemon, argv above all, so a job's command line cannot drive the terminal. Write errors are
+ * left in f's error flag. No logging. */
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -155,6 +155,11 @@ eq "the P0 run ran" "$?" 0
 wait "$w2"
 eq "the P2 run ran" "$?" 0
 eq "one at a time, by priority (each needs most of the room)" "$(tr '\n' ' ' < "$T/order2")" "p0 p2 "
+hr run -q --task ctl-end -- true
+wait_for "curl -s --unix-socket '$SOCK' http://x/v1/models/ctl-end | jq -e '.observations == 1'" 5
+check "a run's end, sent over the control socket without waiting, is learnt" \
+    sh -c "curl -s --unix-socket '$SOCK' http://x/v1/models/ctl-end | jq -e '.observations == 1'"
+eq "and its task and lease are gone" "$(curl -s --unix-socket "$SOCK" http://x/v1/tasks | jq '.tasks | length')" 0
 inject '{"memory":97}'
 hr run -q --wait=1s --mem 1G -- true 2>/dev/null
 eq "run --wait=1s that never gets room: 75" "$?" 75
