@@ -7,45 +7,8 @@
 #include <string.h>
 
 #include "basic/macro.h"
+#include "basic/utf8.h"
 #include "cli/json-util.h"
-
-/* Well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), which is what JSON
- * strings must hold; jansson refuses anything else. */
-static bool utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *) s;
-
-    while (*p) {
-        unsigned c = *p, n;
-        uint32_t cp;
-
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else
-            return false;
-        for (unsigned i = 1; i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        p += n + 1;
-    }
-    return true;
-}
 
 /* A number as JSON: an integer when it is one, so "60" stays 60 rather than 60.0. */
 static json_t *number(double v)
@@ -110,7 +73,7 @@ static int env_array(char *const *env, json_t **ret, unsigned *ret_dropped)
         /* They name the submitting task, never the job: left out, and not worth a warning. */
         if (strncmp(e, "HEADROOM_TASK=", 14) == 0 || strncmp(e, "HEADROOM_TASK_ID=", 17) == 0)
             continue;
-        if (!eq || eq == e || !utf8_valid(e) || json_array_size(a) >= JOB_ENV_MAX ||
+        if (!eq || eq == e || !utf8_is_valid(e) || json_array_size(a) >= JOB_ENV_MAX ||
             bytes + n > JOB_ENV_BYTES_MAX) {
             dropped++;
             continue;
@@ -139,7 +102,7 @@ int job_submit_body(const struct cli_args *args,
     char *text;
     int r = 0;
 
-    if (argc == 0 || !argv || !cwd || cwd[0] != '/' || !utf8_valid(cwd))
+    if (argc == 0 || !argv || !cwd || cwd[0] != '/' || !utf8_is_valid(cwd))
         return -EINVAL;
     if (argc > JOB_ARGV_MAX)
         return -E2BIG;
@@ -150,7 +113,7 @@ int job_submit_body(const struct cli_args *args,
         bytes += strlen(argv[i]) + 1;
         if (bytes > JOB_ARGV_BYTES_MAX)
             return -E2BIG;
-        if (!utf8_valid(argv[i]))
+        if (!utf8_is_valid(argv[i]))
             return -EILSEQ;
         if (json_array_append_new(av, json_string(argv[i])) < 0)
             return -ENOMEM;

@@ -10,6 +10,7 @@
 
 #include "basic/macro.h"
 #include "basic/parse-util.h"
+#include "basic/utf8.h"
 #include "cli/json-util.h"
 
 /* 2^53: above it not every integer is a double, so larger values stay reals. */
@@ -50,43 +51,6 @@ static int dump(const json_t *j, char **ret)
         return -ENOMEM;
     *ret = s;
     return 0;
-}
-
-/* RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static bool utf8_is_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *) s;
-
-    while (*p) {
-        unsigned c = *p, n;
-        uint32_t cp;
-
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            cp = c & 0x07;
-        } else
-            return false;
-        for (unsigned i = 1; i <= n; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        p += n + 1;
-    }
-    return true;
 }
 
 bool request_task_is_valid(const char *s)

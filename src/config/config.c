@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "basic/macro.h"
+#include "basic/utf8.h"
 #include "config/config-schema.h"
 
 #define FIELD_SIZE(field) sizeof(((struct config *) 0)->field)
@@ -427,38 +428,14 @@ int config_check_number(const struct key_def *d,
  * and the non-characters U+FFFE and U+FFFF, which libyaml refuses to read back. */
 static const char *text_problem(const char *s)
 {
-    const unsigned char *p = (const unsigned char *) s;
-
-    while (*p) {
-        unsigned c = *p, n;
+    while (*s) {
         uint32_t cp;
-
-        if (c < 0x80) {
-            n = 0;
-            cp = c;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else
-            return "is not valid UTF-8";
-
-        for (unsigned i = 1; i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return "is not valid UTF-8";
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
+        int n = utf8_decode(s, &cp);
+        if (n < 0)
             return "is not valid UTF-8";
         if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0xfffe || cp == 0xffff)
             return "contains a control character";
-        p += n + 1;
+        s += n;
     }
     return NULL;
 }

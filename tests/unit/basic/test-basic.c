@@ -16,6 +16,7 @@
 #include "basic/fileio.h"
 #include "basic/parse-util.h"
 #include "basic/strbuf.h"
+#include "basic/utf8.h"
 
 static void test_parse_size(void **state)
 {
@@ -199,6 +200,26 @@ static void test_read_full_virtual_at(void **state)
     close(root);
 }
 
+static void test_utf8(void **state)
+{
+    uint32_t cp;
+
+    assert_true(utf8_is_valid(""));
+    assert_true(utf8_is_valid("plain ascii"));
+    assert_true(utf8_is_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+    assert_int_equal(utf8_decode("\xe2\x82\xac", &cp), 3);
+    assert_int_equal(cp, 0x20ac);
+    assert_int_equal(utf8_decode("\xf4\x8f\xbf\xbf", &cp), 4);
+    assert_int_equal(cp, 0x10ffff);
+    assert_false(utf8_is_valid("\xc0\xaf"));          /* overlong '/' */
+    assert_false(utf8_is_valid("\xe0\x80\xaf"));      /* overlong */
+    assert_false(utf8_is_valid("\xed\xa0\x80"));      /* a surrogate */
+    assert_false(utf8_is_valid("\xf4\x90\x80\x80"));  /* above U+10FFFF */
+    assert_false(utf8_is_valid("\xff"));
+    assert_false(utf8_is_valid("ok\xe2\x82"));         /* cut short by the end */
+    assert_int_equal(utf8_decode("\xe2\x82", &cp), -EILSEQ);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_format_bytes),
         cmocka_unit_test(test_strbuf_cap),
         cmocka_unit_test(test_read_full_virtual_at),
+        cmocka_unit_test(test_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
