@@ -361,7 +361,8 @@ int sv_group_signal(int root_fd, pid_t pid, int sig)
     return 0;
 }
 
-int sv_freeze(int root_fd, pid_t pid, bool freeze, struct sv_freeze_info *ret)
+/* The checks and the leaves both entry points start with: *ret is malloc()ed. */
+static int where_for(int root_fd, pid_t pid, struct sv_freeze_where **ret)
 {
     _cleanup_free_ struct sv_freeze_where *w = NULL;
     int r;
@@ -375,6 +376,16 @@ int sv_freeze(int root_fd, pid_t pid, bool freeze, struct sv_freeze_info *ret)
     if (!w)
         return -ENOMEM;
     r = locate(root_fd, pid, w);
+    if (r < 0)
+        return r;
+    *ret = TAKE_PTR(w);
+    return 0;
+}
+
+int sv_freeze(int root_fd, pid_t pid, bool freeze, struct sv_freeze_info *ret)
+{
+    _cleanup_free_ struct sv_freeze_where *w = NULL;
+    int r = where_for(root_fd, pid, &w);
     if (r < 0)
         return r;
 
@@ -431,17 +442,7 @@ int sv_frozen_state(int root_fd, pid_t pid, struct sv_freeze_info *ret)
     char buf[SMALL_READ_MAX];
     uint64_t v;
     ssize_t n;
-    int r;
-
-    if (root_fd < 0 || pid <= 0)
-        return -EINVAL;
-    r = check_alive(root_fd, pid, NULL);
-    if (r < 0)
-        return r;
-    w = calloc(1, sizeof *w);
-    if (!w)
-        return -ENOMEM;
-    r = locate(root_fd, pid, w);
+    int r = where_for(root_fd, pid, &w);
     if (r < 0)
         return r;
 
