@@ -89,6 +89,25 @@ out=$(CUDA_VISIBLE_DEVICES=keep HEADROOM_SERVER=http://127.0.0.1:1 hr run --gpus
 eq "no daemon: runs, CUDA_VISIBLE_DEVICES unchanged" "$out" "keep "
 check "no daemon: warns about the GPUs" grep -q "without GPUs held" "$T/err"
 
+# A background job gets its GPUs the same way, from the daemon, and holds them while it runs.
+export HEADROOM_SERVER="unix:$SOCK"
+jq_job() { curl -s -m 5 --unix-socket "$SOCK" "http://x/v1/jobs/$1" | jq -r "$2"; }
+jg=$(hr submit --gpus 2 -- sh -c "$show; sleep 2")
+wait_for "[ \"\$(jq_job $jg .state)\" = running ]" 10
+check "the job's task holds GPUs 1 and 2" \
+    sh -c "curl -s --unix-socket '$SOCK' http://x/v1/tasks | jq -e '.tasks[] | select(.job_id == $jg) | .gpus == [1,2]'"
+out=$(hr run -q --gpus 2 -- true 2>&1)
+eq "while it runs, two more GPUs are not there: 75" "$?" 75
+hr wait "$jg"
+eq "the GPU job succeeds" "$?" 0
+eq "it was given the two GPUs with the most headroom" "$(head -n 1 "$STATE/jobs/$jg.log")" "GPU-bbbb,GPU-cccc 1,2"
+jq2=$(hr submit --gpus 4 -- true)
+sleep 1
+eq "a job that needs four of three GPUs waits" "$(jq_job "$jq2" .state)" queued
+check "for the GPUs" sh -c "curl -s --unix-socket '$SOCK' http://x/v1/jobs/$jq2 | jq -e '.waiting | length > 0'"
+hr cancel "$jq2" >/dev/null
+export HEADROOM_SERVER="$BASE"
+
 # Shareable GPUs: a second task gets GPUs the first holds.
 stop_daemon
 config true
