@@ -10,6 +10,9 @@
 
 #define CT_JSON "application/json"
 #define API_LEASE_ID_MAX 19   /* "l-" or "t-" + 16 hex digits + NUL */
+
+/* {"memory_soft_bytes", "memory_hard_bytes", "cpu_soft_percent"}: the non-zero ones. */
+json_t *api_limits_json(const struct protect_limits *l);
 #define CT_TEXT "text/plain; charset=utf-8"
 #define CT_PROM "text/plain; version=0.0.4; charset=utf-8"
 

@@ -94,6 +94,9 @@ struct api_task {
     usec_t kill_at_usec;                  /* cancelled: SIGKILL to its group then (monotonic),
                                            * 0 none */
     struct protect_limit_state limits;    /* high-memory, critical-memory, high-cpu in force */
+    struct protect_limits own_limits;     /* its own limits ("limits"), over the global ones; 0
+                                           * fields: the global ones. cpu_soft_pct is of the
+                                           * machine here */
     struct api_task_sample *history;      /* API_TASK_HISTORY_MAX slots, a ring, NULL before the
                                            * first sample; owned by the daemon's table */
     unsigned history_len, history_next;
@@ -287,6 +290,11 @@ int api_task_fits(struct api *a, const struct api_task *t, unsigned n_gpus, unsi
  * admission), n_gpus and gpus set; 0 denied (*ret_lacking as above); -ENOSPC when no lease can be
  * added; another -errno. */
 int api_task_admit(struct api *a, struct api_task *t, unsigned n_gpus, unsigned *ret_lacking);
+
+/* A task's own limits: {"memory_soft_bytes", "memory_hard_bytes" (byte counts or "8G"),
+ * "cpu_soft_percent" (of the machine, 0..100)}; unknown fields are refused; absent or null:
+ * none. 0, or -EINVAL with err. */
+int api_parse_limits(json_t *limits, struct protect_limits *ret, char *err, size_t errlen);
 
 /* /v1's "needs" object: cpu_pct, gpu_pct, and sizes mem_bytes, vram_bytes, disk_bytes (a byte
  * count or "8G"); unknown fields are refused. Absent or null: nothing. 0, or -EINVAL with err. */

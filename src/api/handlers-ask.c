@@ -212,6 +212,48 @@ int api_parse_needs(json_t *needs, struct decide_need *need, char *err, size_t e
     return r;
 }
 
+int api_parse_limits(json_t *limits, struct protect_limits *ret, char *err, size_t errlen)
+{
+    static const char *const known[] = { "memory_soft_bytes", "memory_hard_bytes", "cpu_soft_percent" };
+    struct protect_limits l = { 0 };
+
+    if (!limits || json_is_null(limits)) {
+        *ret = l;
+        return 0;
+    }
+    if (!json_is_object(limits)) {
+        (void) snprintf(err, errlen, "limits must be an object");
+        return -EINVAL;
+    }
+    int r = reject_unknown(limits, known, ELEMENTSOF(known), err, errlen);
+    if (r >= 0)
+        r = get_size(limits, "memory_soft_bytes", &l.mem_soft_bytes, err, errlen);
+    if (r >= 0)
+        r = get_size(limits, "memory_hard_bytes", &l.mem_hard_bytes, err, errlen);
+    if (r >= 0)
+        r = get_number(limits, "cpu_soft_percent", 100, &l.cpu_soft_pct, err, errlen);
+    if (r >= 0 && l.mem_soft_bytes && l.mem_hard_bytes && l.mem_soft_bytes > l.mem_hard_bytes) {
+        (void) snprintf(err, errlen, "limits.memory_soft_bytes must not exceed limits.memory_hard_bytes");
+        r = -EINVAL;
+    }
+    if (r >= 0)
+        *ret = l;
+    return r;
+}
+
+/* The non-zero fields of a task's own limits. */
+json_t *api_limits_json(const struct protect_limits *l)
+{
+    json_t *o = json_object();
+    if (o && l->mem_soft_bytes)
+        (void) json_object_set_new(o, "memory_soft_bytes", json_integer((json_int_t) l->mem_soft_bytes));
+    if (o && l->mem_hard_bytes)
+        (void) json_object_set_new(o, "memory_hard_bytes", json_integer((json_int_t) l->mem_hard_bytes));
+    if (o && l->cpu_soft_pct > 0)
+        (void) json_object_set_new(o, "cpu_soft_percent", json_real(l->cpu_soft_pct));
+    return o;
+}
+
 static json_t *check_json(const struct api *a, const struct decide_check *c, const struct decide_need *need)
 {
     json_t *o;

@@ -138,7 +138,7 @@ static int parse_submit(json_t *body, struct api_job *j, char **ret_spec, char *
                                          "complexity",    "needs",      "priority",  "gpus",
                                          "timeout_sec",   "kill_after_sec", "stall_sec", "on_stall",
                                          "max_mem_bytes", "max_cpu",    "max_pids",  "checkpoint_signal",
-                                         "checkpoint_grace_sec" };
+                                         "checkpoint_grace_sec", "limits" };
     static const char *const seconds[] = { "timeout_sec", "kill_after_sec", "stall_sec", "checkpoint_grace_sec" };
     const char *task = NULL;
     struct decide_need need = { 0 };
@@ -207,6 +207,10 @@ static int parse_submit(json_t *body, struct api_job *j, char **ret_spec, char *
         r = get_number(body, "max_pids", 4194304, &d, err, errlen);
     if (r < 0)
         return r;
+    struct protect_limits own;
+    r = api_parse_limits(json_object_get(body, "limits"), &own, err, errlen);
+    if (r < 0)
+        return r;
     json_t *ov = json_object_get(body, "on_stall");
     if (ov && !json_is_null(ov) && !(json_is_string(ov) && (strcmp(json_string_value(ov), "warn") == 0 ||
                                                              strcmp(json_string_value(ov), "kill") == 0))) {
@@ -227,6 +231,7 @@ static int parse_submit(json_t *body, struct api_job *j, char **ret_spec, char *
     (void) json_object_del(spec, "priority");
     /* Sizes given as "8G" are kept as byte counts. */
     (void) json_object_set_new(spec, "needs", api_need_json(&need));
+    (void) json_object_set_new(spec, "limits", api_limits_json(&own));
     if (cv && !json_is_null(cv))
         (void) json_object_set_new(spec, "checkpoint_signal", json_integer(signal_number(cv)));
     char *text = json_dumps(spec, JSON_COMPACT);

@@ -77,6 +77,7 @@ static json_t *task_json(const struct api *a, const struct api_task *t)
         (void) json_object_set_new(o, "owner_uid", t->has_owner ? json_integer(t->owner_uid) : json_null());
         (void) json_object_set_new(o, "suspended", json_boolean(t->suspended));
         (void) json_object_set_new(o, "suspended_by_protection", json_boolean(t->suspended_by_protection));
+        (void) json_object_set_new(o, "limits", api_limits_json(&t->own_limits));
     }
     return o;
 }
@@ -166,7 +167,7 @@ static void tasks_list(struct api *a, struct http_response *resp)
 static void task_start(struct api *a, const struct http_request *req, struct http_response *resp)
 {
     static const char *const known[] = { "task", "complexity", "pid", "lease", "needs", "expected_seconds",
-                                         "admit", "gpus", "queue", "priority" };
+                                         "admit", "gpus", "queue", "priority", "limits" };
     _cleanup_json_ json_t *body = NULL;
     struct api_task t = { 0 }, got;
     const char *task = NULL;
@@ -189,6 +190,8 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
         r = get_number(body, "expected_seconds", SECONDS_MAX, &expected, err, sizeof(err));
     if (r >= 0)
         r = api_parse_needs(json_object_get(body, "needs"), &t.declared, err, sizeof(err));
+    if (r >= 0)
+        r = api_parse_limits(json_object_get(body, "limits"), &t.own_limits, err, sizeof(err));
     json_t *lv = r >= 0 ? json_object_get(body, "lease") : NULL;
     if (lv && !json_is_null(lv) && (!json_is_string(lv) || api_parse_lease_id(json_string_value(lv), &t.lease_id) < 0)) {
         (void) snprintf(err, sizeof(err), "lease must be a lease id such as \"l-0123456789abcdef\"");

@@ -504,6 +504,7 @@ static int start_job(struct daemon *d, unsigned i)
     t.priority = j->priority;
     t.has_owner = true;
     t.owner_uid = j->uid;
+    (void) api_parse_limits(json_object_get(spec, "limits"), &t.own_limits, err, sizeof(err));
     t.checkpoint_signal = (int) spec_number(spec, "checkpoint_signal");
     t.checkpoint_grace_usec = (usec_t) llround(spec_number(spec, "checkpoint_grace_sec") * 1e6);
     double timeout = spec_number(spec, "timeout_sec");

@@ -75,13 +75,15 @@ static void check_limits(struct daemon *d, const struct protect_profile *p, usec
             .cpu_sustain_usec = PROTECT_CPU_SUSTAIN_DEFAULT_USEC,
         },
     };
-    struct protect_limits lim;
-    protect_limits_resolve(&layers, &lim);
-
     for (unsigned i = 0; i < d->n_tasks; i++) {
         struct api_task *t = &d->tasks[i];
         if (isnan(t->use[LEARN_MEMORY]) && isnan(t->use[LEARN_CPU]))
             continue;
+        /* Its own limits, where it has them, over the global ones. */
+        struct protect_limits lim;
+        layers.task = t->own_limits;
+        layers.task.cpu_soft_pct *= ncpus(d);
+        protect_limits_resolve(&layers, &lim);
         struct protect_task_usage u = {
             .rss_bytes = isnan(t->use[LEARN_MEMORY]) ? 0
                                                      : (uint64_t) llround(t->use[LEARN_MEMORY] / 100.0 * (double) total),

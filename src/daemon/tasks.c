@@ -159,6 +159,7 @@ int tasks_adopt(struct daemon *d, const struct api_job *j)
     json_t *spec = json_loads(j->spec, 0, NULL);
     char err[128];
     (void) api_parse_needs(json_object_get(spec, "needs"), &n->declared, err, sizeof(err));
+    (void) api_parse_limits(json_object_get(spec, "limits"), &n->own_limits, err, sizeof(err));
     json_t *cs = json_object_get(spec, "checkpoint_signal"), *cg = json_object_get(spec, "checkpoint_grace_sec");
     n->checkpoint_signal = json_is_integer(cs) ? (int) json_integer_value(cs) : 0;
     n->checkpoint_grace_usec = json_is_number(cg) ? (usec_t) llround(json_number_value(cg) * 1e6) : 0;

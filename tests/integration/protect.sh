@@ -41,6 +41,19 @@ sleep 1.5
 eq "once per crossing, not every second" \
     "$(curl -s --unix-socket "$SOCK" 'http://x/v1/events?type=task:high-memory' | jq '.events | length')" "$n_high"
 
+# A task's own limit, over the global ones: critical memory above 1 KiB.
+own=$(curl -s --unix-socket "$SOCK" -X POST \
+    -d "{\"argv\":[\"sleep\",\"5\"],\"cwd\":\"/\",\"priority\":\"P0\",\"limits\":{\"memory_hard_bytes\":1024}}" \
+    http://x/v1/jobs | jq -r .id)
+wait_for "curl -s --unix-socket '$SOCK' 'http://x/v1/events?type=task:critical-memory' | jq -e '.events | map(select(.job_id == $own)) | length == 1'" 10
+check "a task above its own hard memory limit: task:critical-memory" \
+    sh -c "curl -s --unix-socket '$SOCK' 'http://x/v1/events?type=task:critical-memory' | jq -e '.events | map(select(.job_id == $own and .limit_bytes == 1024)) | length == 1'"
+eq "the others have no such limit" \
+    "$(curl -s --unix-socket "$SOCK" 'http://x/v1/events?type=task:critical-memory' | jq ".events | map(select(.job_id != $own)) | length")" 0
+eq "bad limits are refused" "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -X POST \
+    -d '{"argv":["true"],"cwd":"/","limits":{"memory_soft_bytes":10,"memory_hard_bytes":5}}' http://x/v1/jobs)" 400
+hr cancel "$own" >/dev/null
+
 # ---- critical pressure ----------------------------------------------------------------------------
 inject '{"memory_pressure":80}'
 wait_for "[ -s '$T/ckpt' ]" 10
