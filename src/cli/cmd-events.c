@@ -28,13 +28,9 @@ static int print_events(const struct cli_args *args, const json_t *answer)
         if (args->quiet)
             continue;
         if (args->json) {
-            char *text = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            if (!text) {
-                cli_error("out of memory");
-                return CLI_EXIT_FAILURE;
-            }
-            puts(text);
-            free(text);
+            int r = job_print_json(e);
+            if (r != 0)
+                return r;
         } else
             format_event(stdout, e);
     }

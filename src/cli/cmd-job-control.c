@@ -46,18 +46,8 @@ static int control(const struct cli_args *args, const char *action)
     r = job_call_json(args, what, "POST", path, NULL, &answer);
     if (r != 0)
         return r;
-    if (args->quiet)
-        return CLI_EXIT_SUCCESS;
-    if (args->json) {
-        char *text = json_dumps(answer, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (!text) {
-            cli_error("out of memory");
-            return CLI_EXIT_FAILURE;
-        }
-        puts(text);
-        free(text);
-        return CLI_EXIT_SUCCESS;
-    }
+    if (job_print_quiet_or_json(args, answer, &r))
+        return r;
     printf("%s %s\n", what, outcome(action, json_get_string(answer, "state")));
     return CLI_EXIT_SUCCESS;
 }

@@ -52,18 +52,8 @@ static int run_jobs(const struct cli_args *args)
     }
     if (r != 0)
         return r;
-    if (args->quiet)
-        return CLI_EXIT_SUCCESS;
-    if (args->json) {
-        char *text = json_dumps(answer, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (!text) {
-            cli_error("out of memory");
-            return CLI_EXIT_FAILURE;
-        }
-        puts(text);
-        free(text);
-        return CLI_EXIT_SUCCESS;
-    }
+    if (job_print_quiet_or_json(args, answer, &r))
+        return r;
 
     if (args->n_args > 0) {
         /* One job, named: shown whatever its state. */
@@ -251,12 +241,9 @@ static int run_wait(const struct cli_args *args)
             return CLI_EXIT_FAILURE;
         }
         if (status >= 0) {
-            if (args->json) {
-                char *text = json_dumps(job, JSON_COMPACT | JSON_PRESERVE_ORDER);
-                if (text)
-                    puts(text);
-                free(text);
-            }
+            /* The exit status is the job's: a failure to print does not change it. */
+            if (args->json)
+                (void) job_print_json(job);
             say_end(args, id, job, status);
             return status;
         }

@@ -61,18 +61,8 @@ static int run(const struct cli_args *args)
         cli_error("POST /v1/jobs: the answer has no job id");
         return CLI_EXIT_FAILURE;
     }
-    if (args->quiet)
-        return CLI_EXIT_SUCCESS;
-    if (args->json) {
-        char *text = json_dumps(job, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (!text) {
-            cli_error("out of memory");
-            return CLI_EXIT_FAILURE;
-        }
-        puts(text);
-        free(text);
-        return CLI_EXIT_SUCCESS;
-    }
+    if (job_print_quiet_or_json(args, job, &r))
+        return r;
     printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(id));
     return CLI_EXIT_SUCCESS;
 }

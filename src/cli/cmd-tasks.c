@@ -24,33 +24,22 @@
 #define TASK_ID_LEN 18 /* "t-" and 16 hex digits */
 #define WATCH_USEC  USEC_PER_SEC
 
-/* GET path; on a 2xx answer, its JSON into *ret (owned by the caller) and, when raw is not NULL,
- * the answer itself into *raw (for --json, which prints the daemon's bytes, not jansson's reading
- * of them). Returns 0, or the exit status having said what went wrong (a refusal about what as
- * job_report_refusal() says it). */
-static int get(const struct cli_args *args,
-               const char *what,
-               const char *path,
-               struct http_response *raw,
-               json_t **ret)
+/* GET /v1/tasks into *ret (owned by the caller), checked to hold a task list, and when raw is not
+ * NULL the answer as it came into *raw. Returns 0, or the exit status having said what went
+ * wrong. */
+static int get_list(const struct cli_args *args, struct http_response *raw, json_t **ret)
 {
-    _cleanup_(http_response_done) struct http_response resp = { 0 };
-    json_t *j;
+    _cleanup_json_ json_t *answer = NULL;
     int r;
 
-    r = cli_request(args, "GET", path, NULL, &resp);
+    r = job_call_json_raw(args, "the task list", "GET", "/v1/tasks", NULL, raw, &answer);
     if (r != 0)
         return r;
-    if (resp.status < 200 || resp.status > 299)
-        return job_report_refusal(what, "GET", path, &resp);
-    j = cli_parse_json("GET", path, &resp);
-    if (!j)
+    if (!json_is_array(json_get(answer, "tasks"))) {
+        cli_error("GET /v1/tasks: the answer has no task list");
         return CLI_EXIT_FAILURE;
-    *ret = j;
-    if (raw) {
-        *raw = resp;
-        resp = (struct http_response){ 0 };
     }
+    *ret = TAKE_PTR(answer);
     return 0;
 }
 
@@ -64,14 +53,10 @@ static int task_of_job(const struct cli_args *args, uint64_t job, char ret[stati
     json_t *t;
     int r;
 
-    r = get(args, "the task list", "/v1/tasks", NULL, &answer);
+    r = get_list(args, NULL, &answer);
     if (r != 0)
         return r;
     tasks = json_get(answer, "tasks");
-    if (!json_is_array(tasks)) {
-        cli_error("GET /v1/tasks: the answer has no task list");
-        return CLI_EXIT_FAILURE;
-    }
     json_array_foreach ((json_t *) tasks, i, t) {
         const json_t *j = json_get(t, "job_id");
         const char *id = json_get_string(t, "id");
@@ -100,17 +85,8 @@ static int fetch(const struct cli_args *args, struct http_response *raw, json_t 
     uint64_t job;
     int r;
 
-    if (args->n_args == 0) {
-        r = get(args, "the task list", "/v1/tasks", raw, &answer);
-        if (r != 0)
-            return r;
-        if (!json_is_array(json_get(answer, "tasks"))) {
-            cli_error("GET /v1/tasks: the answer has no task list");
-            return CLI_EXIT_FAILURE;
-        }
-        *ret = TAKE_PTR(answer);
-        return 0;
-    }
+    if (args->n_args == 0)
+        return get_list(args, raw, ret);
 
     if (cli_task_id_is_valid(args->args[0]))
         memcpy(id, args->args[0], TASK_ID_LEN + 1);
@@ -123,7 +99,7 @@ static int fetch(const struct cli_args *args, struct http_response *raw, json_t 
     }
     (void) snprintf(path, sizeof(path), "/v1/tasks/%s", id);
     (void) snprintf(what, sizeof(what), "task %s", id);
-    r = get(args, what, path, raw, &answer);
+    r = job_call_json_raw(args, what, "GET", path, NULL, raw, &answer);
     if (r != 0)
         return r;
     if (!json_is_object(answer)) {

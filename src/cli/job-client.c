@@ -68,12 +68,13 @@ int job_report_refusal(const char *what,
     return cli_report_http_error(method, path, resp);
 }
 
-int job_call_json(const struct cli_args *args,
-                  const char *what,
-                  const char *method,
-                  const char *path,
-                  const char *body,
-                  json_t **ret)
+int job_call_json_raw(const struct cli_args *args,
+                      const char *what,
+                      const char *method,
+                      const char *path,
+                      const char *body,
+                      struct http_response *raw,
+                      json_t **ret)
 {
     _cleanup_(http_response_done) struct http_response resp = { 0 };
     json_t *j;
@@ -88,7 +89,44 @@ int job_call_json(const struct cli_args *args,
     if (!j)
         return CLI_EXIT_FAILURE;
     *ret = j;
+    if (raw) {
+        *raw = resp;
+        resp = (struct http_response){ 0 };
+    }
     return 0;
+}
+
+int job_call_json(const struct cli_args *args,
+                  const char *what,
+                  const char *method,
+                  const char *path,
+                  const char *body,
+                  json_t **ret)
+{
+    return job_call_json_raw(args, what, method, path, body, NULL, ret);
+}
+
+int job_print_json(const json_t *j)
+{
+    _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    if (!text) {
+        cli_error("out of memory");
+        return CLI_EXIT_FAILURE;
+    }
+    puts(text);
+    return CLI_EXIT_SUCCESS;
+}
+
+bool job_print_quiet_or_json(const struct cli_args *args, const json_t *j, int *ret_status)
+{
+    if (args->quiet)
+        *ret_status = CLI_EXIT_SUCCESS;
+    else if (args->json)
+        *ret_status = job_print_json(j);
+    else
+        return false;
+    return true;
 }
 
 int job_fetch(const struct cli_args *args, uint64_t id, json_t **ret)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* What the job commands (submit, jobs, logs, wait, cancel, suspend, resume, events) share: one
- * request whose JSON answer is wanted, and the messages and exit statuses of the answers the job
- * API refuses with. Prints (through cli_error()); used by the commands only. */
+/* What the job commands (submit, jobs, logs, wait, cancel, suspend, resume, events, tasks) share:
+ * one request whose JSON answer is wanted, the messages and exit statuses of the answers the job
+ * API refuses with, and an answer printed for --json. Prints (through cli_error()); used by the
+ * commands only. */
 
 #include <jansson.h>
 #include <stdint.h>
@@ -32,6 +33,26 @@ int job_call_json(const struct cli_args *args,
                   const char *path,
                   const char *body,
                   json_t **ret);
+
+/* As job_call_json(), and when raw is not NULL, also the answer as it came into *raw on success
+ * (for --json that prints the daemon's bytes rather than jansson's reading of them; the caller
+ * frees it with http_response_done()). */
+int job_call_json_raw(const struct cli_args *args,
+                      const char *what,
+                      const char *method,
+                      const char *path,
+                      const char *body,
+                      struct http_response *raw,
+                      json_t **ret);
+
+/* Prints j on stdout as one line of compact JSON, its members in their order, for --json. Returns
+ * CLI_EXIT_SUCCESS, or CLI_EXIT_FAILURE having said "out of memory". */
+int job_print_json(const json_t *j);
+
+/* What --quiet and --json ask of a command whose answer is j: nothing printed, or j as
+ * job_print_json() prints it. Returns true when one of them was given, with the exit status in
+ * *ret_status; false, *ret_status untouched, when the command prints its own view of j. */
+bool job_print_quiet_or_json(const struct cli_args *args, const json_t *j, int *ret_status);
 
 /* GET /v1/jobs/ID into *ret, as job_call_json(). */
 int job_fetch(const struct cli_args *args, uint64_t id, json_t **ret);

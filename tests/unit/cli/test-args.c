@@ -13,6 +13,7 @@
 #include "basic/parse-util.h"
 #include "cli/cli.h"
 #include "cli/exit-codes.h"
+#include "usage-errors.h"
 
 /* cmocka.h needs stdarg.h, stddef.h and setjmp.h before it. */
 #include <cmocka.h>
@@ -173,11 +174,6 @@ static void test_other_commands(void **state)
     assert_ptr_equal(a.command, &cli_command_version);
 }
 
-struct bad_case {
-    const char *args[8];
-    const char *message;
-};
-
 static const struct bad_case bad_cases[] = {
     { { NULL }, "no command given" },
     { { "--json", NULL }, "no command given" },
@@ -262,31 +258,9 @@ static const struct bad_case bad_cases[] = {
       "option '--complexity' does not apply to 'stats'" },
 };
 
-static int bad_argc(const struct bad_case *c, char **argv)
-{
-    int n = 0;
-
-    argv[n++] = (char *) "headroom";
-    while (c->args[n - 1])
-        argv[n] = (char *) c->args[n - 1], n++;
-    argv[n] = NULL;
-    return n;
-}
-
 static void test_usage_errors(void **state)
 {
-    for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
-        char *argv[10];
-        int argc = bad_argc(&bad_cases[i], argv);
-        struct cli_args a;
-        char err[CLI_MESSAGE_MAX];
-
-        int r = cli_parse_args(argc, argv, &a, err);
-        if (r != -EINVAL)
-            fail_msg("case %zu (%s ...): parse returned %d", i, argc > 1 ? argv[1] : "", r);
-        if (strcmp(err, bad_cases[i].message) != 0)
-            fail_msg("case %zu: got '%s', want '%s'", i, err, bad_cases[i].message);
-    }
+    check_usage_errors(bad_cases, ELEMENTSOF(bad_cases));
 }
 
 static void test_long_task_name(void **state)
@@ -306,31 +280,9 @@ static void test_long_task_name(void **state)
 /* cli_main() turns every usage error into exit status 2, before any network access. */
 static void test_main_exit_2(void **state)
 {
-    int saved = dup(STDERR_FILENO);
-    int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-    assert_true(saved >= 0);
-    assert_true(null_fd >= 0);
-    fflush(stderr);
-    assert_int_equal(dup2(null_fd, STDERR_FILENO), STDERR_FILENO);
-
-    for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
-        char *argv[10];
-        int argc = bad_argc(&bad_cases[i], argv);
-        int status = cli_main(argc, argv);
-        if (status != CLI_EXIT_USAGE) {
-            fflush(stderr);
-            (void) dup2(saved, STDERR_FILENO);
-            fail_msg("case %zu: exit %d", i, status);
-        }
-    }
+    check_main_exit_2(bad_cases, ELEMENTSOF(bad_cases));
     /* So is an unknown command given to "help". */
-    assert_int_equal(cli_main(ARGC("help", "nope"), ARGV("help", "nope")), CLI_EXIT_USAGE);
-
-    fflush(stderr);
-    assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
-    close(saved);
-    close(null_fd);
+    assert_int_equal(cli_main_quiet(ARGC("help", "nope"), ARGV("help", "nope")), CLI_EXIT_USAGE);
 }
 
 static void test_resolve(void **state)

@@ -13,37 +13,13 @@
 
 #include "basic/macro.h"
 #include "cli/format-jobs.h"
+#include "cli-fixtures.h"
 
 /* cmocka.h needs stdarg.h, stddef.h and setjmp.h before it. */
 #include <cmocka.h>
 
 /* 2026-11-23T17:00:00Z, the "now" of the tables. */
 #define NOW_USEC (UINT64_C(1795453200) * USEC_PER_SEC)
-
-static json_t *fixture(const char *name)
-{
-    const char *dir = getenv("HEADROOM_CLI_FIXTURES");
-    char path[4096];
-    json_error_t e;
-    json_t *j;
-
-    assert_non_null(dir);
-    assert_true(snprintf(path, sizeof(path), "%s/%s", dir, name) < (int) sizeof(path));
-    j = json_load_file(path, 0, &e);
-    if (!j)
-        fail_msg("%s: %s (line %d)", path, e.text, e.line);
-    return j;
-}
-
-static json_t *parse(const char *text)
-{
-    json_error_t e;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
-
-    if (!j)
-        fail_msg("bad test JSON: %s (line %d col %d)", e.text, e.line, e.column);
-    return j;
-}
 
 static char *jobs_text(const json_t *jobs, bool all)
 {
@@ -116,7 +92,7 @@ static void test_durations(void **state)
 
 static void expect_command(const char *argv_json, size_t max, const char *expected)
 {
-    json_t *argv = parse(argv_json);
+    json_t *argv = parse_json(argv_json);
     char buf[1024];
 
     assert_string_equal(format_job_command(buf, sizeof(buf), argv, max), expected);
@@ -147,7 +123,7 @@ static void test_command_line(void **state)
 
 static void test_jobs_table(void **state)
 {
-    json_t *answer = fixture("jobs.json");
+    json_t *answer = fixture_json("jobs.json");
     const json_t *jobs = json_object_get(answer, "jobs");
     char *out;
 
@@ -182,7 +158,7 @@ static void test_jobs_table_edges(void **state)
     json_t *j;
     char *out;
 
-    j = parse("[]");
+    j = parse_json("[]");
     out = jobs_text(j, false);
     assert_string_equal(out, "No jobs.\n");
     free(out);
@@ -191,7 +167,7 @@ static void test_jobs_table_edges(void **state)
     free(out);
     json_decref(j);
 
-    j = parse("[{\"id\":1,\"state\":\"done\"},{\"id\":2,\"state\":\"failed\"},\"junk\"]");
+    j = parse_json("[{\"id\":1,\"state\":\"done\"},{\"id\":2,\"state\":\"failed\"},\"junk\"]");
     out = jobs_text(j, false);
     assert_string_equal(out, "No unfinished jobs (2 finished; --all shows them).\n");
     free(out);
@@ -199,7 +175,7 @@ static void test_jobs_table_edges(void **state)
 
     /* Nothing but garbage in every member: placeholders, no crash. A job in a state this client
      * does not know is not taken for a finished one. */
-    j = parse("[{\"id\":\"x\",\"state\":7,\"argv\":\"ls\",\"submitted_at\":5,\"exit_code\":\"0\"},"
+    j = parse_json("[{\"id\":\"x\",\"state\":7,\"argv\":\"ls\",\"submitted_at\":5,\"exit_code\":\"0\"},"
               "{\"id\":3,\"state\":\"migrating\",\"priority\":\"P1\",\"user\":\"u\",\"task\":\"t\","
               "\"started_at\":\"2026-11-23T16:59:00Z\",\"argv\":[\"a\"]}]");
     out = jobs_text(j, false);
@@ -212,7 +188,7 @@ static void test_jobs_table_edges(void **state)
 
     /* Hostile strings from the daemon never reach the terminal raw; a clock a little behind the
      * daemon's gives 0s, not a wrapped figure; a queued job with a reason and no position. */
-    j = parse("[{\"id\":4,\"state\":\"queued\",\"priority\":\"P1\",\"user\":\"ev\\u001b]0;il\\u0007\","
+    j = parse_json("[{\"id\":4,\"state\":\"queued\",\"priority\":\"P1\",\"user\":\"ev\\u001b]0;il\\u0007\","
               "\"task\":\"t\\r\\n\",\"submitted_at\":\"2026-11-23T17:00:09Z\",\"waiting\":[],"
               "\"reason\":\"over\\u009bquota\",\"argv\":[\"a\"]},"
               "{\"id\":5,\"state\":\"queued\",\"priority\":\"P1\",\"user\":\"u\",\"task\":\"t\","
@@ -238,7 +214,7 @@ static void test_events(void **state)
         "2026-11-23 17:05:00Z  task:checkpoint       t-00000000000000aa 'tr?[31main'  signal USR1, after 1h00m\n",
         "bogus  task:future-kind      -\n",
     };
-    json_t *answer = fixture("events.json");
+    json_t *answer = fixture_json("events.json");
     const json_t *events = json_object_get(answer, "events");
 
     assert_int_equal(json_array_size(events), ELEMENTSOF(expected));
@@ -257,14 +233,14 @@ static void test_event_edges(void **state)
     char *out;
 
     /* Not even an object. */
-    e = parse("42");
+    e = parse_json("42");
     out = event_text(e);
     assert_string_equal(out, "-  ?                     -\n");
     free(out);
     json_decref(e);
 
     /* A numeric signal, an idle time in seconds, a CPU figure, a long reason cut. */
-    e = parse("{\"time\":\"2026-11-23T17:00:00Z\",\"type\":\"task:high-cpu\",\"task_id\":null,"
+    e = parse_json("{\"time\":\"2026-11-23T17:00:00Z\",\"type\":\"task:high-cpu\",\"task_id\":null,"
               "\"job_id\":7,\"cpu_pct\":97.25,\"last_activity\":30,\"signal\":9,\"reason\":"
               "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}");
     out = event_text(e);

@@ -15,6 +15,7 @@
 
 #include "basic/macro.h"
 #include "cli/format-jobs.h"
+#include "cli-fixtures.h"
 
 /* cmocka.h needs stdarg.h, stddef.h and setjmp.h before it. */
 #include <cmocka.h>
@@ -22,71 +23,48 @@
 /* 2026-11-23T17:00:00Z, the "now" of every view. */
 #define NOW_USEC (UINT64_C(1795453200) * USEC_PER_SEC)
 
-static json_t *fixture(const char *name)
+/* What format (format_tasks() or format_task()) writes of j at NOW_USEC. Owned by the caller. */
+static char *render(void (*format)(FILE *f, const json_t *j, usec_t now_usec), const json_t *j)
 {
-    const char *dir = getenv("HEADROOM_CLI_FIXTURES");
-    char path[4096];
-    json_error_t e;
-    json_t *j;
+    char *out = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&out, &n);
 
-    assert_non_null(dir);
-    assert_true(snprintf(path, sizeof(path), "%s/%s", dir, name) < (int) sizeof(path));
-    j = json_load_file(path, 0, &e);
-    if (!j)
-        fail_msg("%s: %s (line %d)", path, e.text, e.line);
-    return j;
+    assert_non_null(f);
+    format(f, j, NOW_USEC);
+    assert_int_equal(fclose(f), 0);
+    return out;
 }
 
-static json_t *parse(const char *text)
+/* As render(), of JSON text. */
+static char *render_text(void (*format)(FILE *f, const json_t *j, usec_t now_usec),
+                         const char *json)
 {
-    json_error_t e;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
+    json_t *j = parse_json(json);
+    char *out = render(format, j);
 
-    if (!j)
-        fail_msg("bad test JSON: %s (line %d col %d)", e.text, e.line, e.column);
-    return j;
+    json_decref(j);
+    return out;
 }
 
 static char *table_of(const json_t *tasks)
 {
-    char *out = NULL;
-    size_t n = 0;
-    FILE *f = open_memstream(&out, &n);
-
-    assert_non_null(f);
-    format_tasks(f, tasks, NOW_USEC);
-    assert_int_equal(fclose(f), 0);
-    return out;
+    return render(format_tasks, tasks);
 }
 
 static char *table_text(const char *json)
 {
-    json_t *j = parse(json);
-    char *out = table_of(j);
-
-    json_decref(j);
-    return out;
+    return render_text(format_tasks, json);
 }
 
 static char *detail_of(const json_t *task)
 {
-    char *out = NULL;
-    size_t n = 0;
-    FILE *f = open_memstream(&out, &n);
-
-    assert_non_null(f);
-    format_task(f, task, NOW_USEC);
-    assert_int_equal(fclose(f), 0);
-    return out;
+    return render(format_task, task);
 }
 
 static char *detail_text(const char *json)
 {
-    json_t *j = parse(json);
-    char *out = detail_of(j);
-
-    json_decref(j);
-    return out;
+    return render_text(format_task, json);
 }
 
 /* Fails when s holds a byte a terminal would obey: C0 controls other than '\n', DEL, or the C1
@@ -115,7 +93,7 @@ static char *line_of(const char *out, const char *prefix)
 
 static void test_table(void **state)
 {
-    json_t *j = fixture("tasks.json");
+    json_t *j = fixture_json("tasks.json");
     char *out = table_of(json_object_get(j, "tasks"));
 
     /* Figures right-aligned; GPU% because one task reports GPU use; 99.96% is not 100%. */
@@ -191,7 +169,7 @@ static void test_table_hostile(void **state)
     /* Malformed UTF-8 from the daemon: each bad byte a '?'. */
     j = json_pack("[{s:s, s:s}]", "id", "x", "task", "ok");
     assert_non_null(j);
-    /* jansson refuses invalid UTF-8 in json_pack; a raw string goes in through json_stringn_nocheck. */
+    /* jansson refuses invalid UTF-8 in json_pack; json_stringn_nocheck() takes it as it is. */
     json_object_set_new(json_array_get(j, 0), "task", json_stringn_nocheck("\xff\xfe" "x", 3));
     out = table_of(j);
     assert_non_null(strstr(out, "\nx   -    ??x"));
@@ -206,7 +184,8 @@ static void test_table_state(void **state)
                            "{\"id\":\"b\",\"stalled\":true,\"suspended\":false},"
                            "{\"id\":\"c\",\"suspended\":true,\"suspended_by_protection\":true},"
                            "{\"id\":\"d\",\"stalled\":\"yes\"}]");
-    char *a = line_of(out, "a "), *b = line_of(out, "b "), *c = line_of(out, "c "), *d = line_of(out, "d ");
+    char *a = line_of(out, "a "), *b = line_of(out, "b ");
+    char *c = line_of(out, "c "), *d = line_of(out, "d ");
 
     assert_non_null(strstr(a, " suspended "));
     assert_non_null(strstr(b, " stalled "));
@@ -222,7 +201,7 @@ static void test_table_state(void **state)
 
 static void test_detail(void **state)
 {
-    json_t *j = fixture("task.json");
+    json_t *j = fixture_json("task.json");
     char *out = detail_of(j);
 
     assert_string_equal(out,

@@ -9,6 +9,7 @@
 
 #include "basic/macro.h"
 #include "cli/format.h"
+#include "cli-fixtures.h"
 
 /* cmocka.h needs stdarg.h, stddef.h and setjmp.h before it. */
 #include <cmocka.h>
@@ -18,14 +19,11 @@ enum kind { ASK, STATUS, STATS };
 /* Formats the JSON text and compares the whole output. */
 static void expect(enum kind kind, const char *task, const char *json, const char *expected)
 {
-    json_error_t e;
-    json_t *j = json_loads(json, JSON_DECODE_ANY, &e);
+    json_t *j = parse_json(json);
     char *out = NULL;
     size_t n = 0;
     FILE *f;
 
-    if (!j)
-        fail_msg("bad test JSON: %s (line %d col %d)", e.text, e.line, e.column);
     f = open_memstream(&out, &n);
     assert_non_null(f);
     if (kind == ASK)
@@ -344,7 +342,6 @@ static void test_stats(void **state)
  * stay readable. None of the strings in them needs an apostrophe. */
 static json_t *load_quoted(const char *text)
 {
-    json_error_t e;
     char *s = strdup(text);
     json_t *j;
 
@@ -352,26 +349,8 @@ static json_t *load_quoted(const char *text)
     for (char *p = s; *p; p++)
         if (*p == '\'')
             *p = '"';
-    j = json_loads(s, JSON_DECODE_ANY, &e);
-    if (!j)
-        fail_msg("bad test JSON: %s (line %d col %d)", e.text, e.line, e.column);
+    j = parse_json(s);
     free(s);
-    return j;
-}
-
-/* A file of tests/unit/cli/fixtures, found through $HEADROOM_CLI_FIXTURES. */
-static json_t *load_fixture(const char *name)
-{
-    const char *dir = getenv("HEADROOM_CLI_FIXTURES");
-    char path[4096];
-    json_error_t e;
-    json_t *j;
-
-    assert_non_null(dir);
-    assert_true(snprintf(path, sizeof(path), "%s/%s", dir, name) < (int) sizeof(path));
-    j = json_load_file(path, 0, &e);
-    if (!j)
-        fail_msg("cannot load %s: %s (line %d)", path, e.text, e.line);
     return j;
 }
 
@@ -419,7 +398,7 @@ expect_contains(json_t *j, const char *task, double complexity, const char *cons
 
 static void test_predict_full(void **state)
 {
-    expect_output(load_fixture("model-encode.json"), "encode", 1080,
+    expect_output(fixture_json("model-encode.json"), "encode", 1080,
                   "Prediction for 'encode' at complexity 1080 (model ewls, 12 observations):\n"
                   "  cpu      expected 31.3 %, upper 33.4 %, confidence 0.82, n 12, sufficient\n"
                   "  memory   expected 5.6 % (3.6 GiB), upper 6.4 % (4.1 GiB), confidence 0.90, "
@@ -430,7 +409,7 @@ static void test_predict_full(void **state)
 static void test_predict_insufficient(void **state)
 {
     /* Every resource with n > 0 is shown, even one (gpu) that is not among the deciding ones. */
-    expect_output(load_fixture("model-render.json"), "render", 0,
+    expect_output(fixture_json("model-render.json"), "render", 0,
                   "Prediction for 'render' at complexity 0 (model ewls, 3 observations):\n"
                   "  cpu      expected 12.0 %, upper 16.0 %, confidence 0.30, n 3, insufficient\n"
                   "  memory   expected 2.0 % (1.3 GiB), upper 2.5 % (1.6 GiB), confidence 0.30, "
@@ -569,7 +548,7 @@ static void test_predict_hostile(void **state)
 static void test_model_full(void **state)
 {
     expect_output(
-            load_fixture("model-encode.json"), NULL, 0,
+            fixture_json("model-encode.json"), NULL, 0,
             "\n"
             "Model: ewls (lambda 0.97, quantile 0.95, shrinkage_weight 5, margin_factor 1)\n"
             "  Observations: 12 (5 needed to decide: sufficient)\n"

@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/exit-codes.h"
+#include "usage-errors.h"
 
 /* cmocka.h needs stdarg.h, stddef.h and setjmp.h before it. */
 #include <cmocka.h>
@@ -293,11 +294,6 @@ static void test_help(void **state)
     free(out);
 }
 
-struct bad_case {
-    const char *args[8];
-    const char *message;
-};
-
 static const struct bad_case bad_cases[] = {
     { { "submit", NULL }, "missing COMMAND" },
     { { "submit", "--priority", "P0", NULL }, "missing COMMAND" },
@@ -394,57 +390,15 @@ static const struct bad_case bad_cases[] = {
     { { "status", "-f", NULL }, "option '--follow' does not apply to 'status'" },
 };
 
-static int bad_argc(const struct bad_case *c, char **argv)
-{
-    int n = 0;
-
-    argv[n++] = (char *) "headroom";
-    while (c->args[n - 1])
-        argv[n] = (char *) c->args[n - 1], n++;
-    argv[n] = NULL;
-    return n;
-}
-
 static void test_usage_errors(void **state)
 {
-    for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
-        char *argv[10];
-        int argc = bad_argc(&bad_cases[i], argv);
-        struct cli_args a;
-        char err[CLI_MESSAGE_MAX];
-
-        int r = cli_parse_args(argc, argv, &a, err);
-        if (r != -EINVAL)
-            fail_msg("case %zu (%s ...): parse returned %d", i, argv[1], r);
-        if (strcmp(err, bad_cases[i].message) != 0)
-            fail_msg("case %zu: got '%s', want '%s'", i, err, bad_cases[i].message);
-    }
+    check_usage_errors(bad_cases, ELEMENTSOF(bad_cases));
 }
 
 /* cli_main() turns each of them into exit status 2, before any request: no daemon is needed. */
 static void test_main_exit_2(void **state)
 {
-    int saved = dup(STDERR_FILENO);
-    int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-    assert_true(saved >= 0);
-    assert_true(null_fd >= 0);
-    fflush(stderr);
-    assert_int_equal(dup2(null_fd, STDERR_FILENO), STDERR_FILENO);
-    for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
-        char *argv[10];
-        int argc = bad_argc(&bad_cases[i], argv);
-        int status = cli_main(argc, argv);
-        if (status != CLI_EXIT_USAGE) {
-            fflush(stderr);
-            (void) dup2(saved, STDERR_FILENO);
-            fail_msg("case %zu: exit %d", i, status);
-        }
-    }
-    fflush(stderr);
-    assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
-    close(saved);
-    close(null_fd);
+    check_main_exit_2(bad_cases, ELEMENTSOF(bad_cases));
 }
 
 int main(void)

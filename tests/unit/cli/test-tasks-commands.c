@@ -15,26 +15,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "basic/macro.h"
 #include "basic/time-util.h"
 #include "cli/cli.h"
-#include "cli/curl-dl.h"
 #include "cli/exit-codes.h"
+#include "fake-server.h"
 
 /* cmocka.h needs stdarg.h, stddef.h and setjmp.h before it. */
 #include <cmocka.h>
-
-#define FILE_MAX   (1024 * 1024)
-#define ROUTES_MAX 16
-
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 /* ---- arguments ------------------------------------------------------------------------------ */
 
@@ -52,15 +44,17 @@ static int parse(struct cli_args *a, char *err, const char *const *args)
     return cli_parse_args(argc, argv, a, err);
 }
 
+#define BAD_ID "expected a job id such as 12 or a task id such as t-0123456789abcdef"
+
 static void test_args(void **state)
 {
     static const struct {
         const char *args[6];
         const char *message;
     } bad[] = {
-        { { "tasks", "foo" }, "invalid id 'foo': expected a job id such as 12 or a task id such as t-0123456789abcdef" },
-        { { "tasks", "t-0123456789ABCDEF" }, "invalid id 't-0123456789ABCDEF': expected a job id such as 12 or a task id such as t-0123456789abcdef" },
-        { { "tasks", "0" }, "invalid id '0': expected a job id such as 12 or a task id such as t-0123456789abcdef" },
+        { { "tasks", "foo" }, "invalid id 'foo': " BAD_ID },
+        { { "tasks", "t-0123456789ABCDEF" }, "invalid id 't-0123456789ABCDEF': " BAD_ID },
+        { { "tasks", "0" }, "invalid id '0': " BAD_ID },
         { { "tasks", "1", "2" }, "too many arguments for 'tasks'" },
         { { "tasks", "--watch", "--json" }, "--watch cannot be combined with --json" },
         { { "tasks", "-q", "--watch" }, "--watch cannot be combined with --quiet" },
@@ -120,245 +114,9 @@ static void test_help(void **state)
     free(out);
 }
 
-/* ---- a canned daemon ------------------------------------------------------------------------ */
+/* ---- the command ---------------------------------------------------------------------------- */
 
-struct route {
-    const char *target; /* "GET /v1/tasks": the method and the request target */
-    int status;
-    const char *body;
-};
-
-struct fake {
-    char dir[64];
-    char sock[128];
-    char server[140]; /* "unix:" + sock */
-    char log[128];
-    pid_t pid;
-};
-
-struct blob {
-    char *data; /* NUL-terminated */
-    size_t size;
-};
-
-static struct blob slurp(const char *path)
-{
-    struct blob b = { .data = calloc(1, FILE_MAX + 1) };
-    FILE *f;
-
-    assert_non_null(b.data);
-    f = fopen(path, "re");
-    if (!f)
-        return b;
-    b.size = fread(b.data, 1, FILE_MAX, f);
-    b.data[b.size] = '\0';
-    fclose(f);
-    return b;
-}
-
-static const char *fixtures_dir;
-
-static char *fixture(const char *name)
-{
-    char path[4096];
-    struct blob b;
-
-    assert_non_null(fixtures_dir);
-    assert_true(snprintf(path, sizeof(path), "%s/%s", fixtures_dir, name) < (int) sizeof(path));
-    b = slurp(path);
-    if (b.size == 0)
-        fail_msg("cannot read %s", path);
-    return b.data;
-}
-
-static pid_t server_pid = -1;
-
-static int teardown(void **state)
-{
-    if (server_pid > 0) {
-        (void) kill(server_pid, SIGKILL);
-        (void) waitpid(server_pid, NULL, 0);
-        server_pid = -1;
-    }
-    return 0;
-}
-
-static void write_all(int fd, const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, s, n);
-        if (k <= 0)
-            return;
-        s += k;
-        n -= (size_t) k;
-    }
-}
-
-/* The child: one GET per connection (these requests have no body), answered from routes, 404 for
- * any other target, until it is killed. */
-static _Noreturn void serve(int listen_fd, int log_fd, const struct route *routes, size_t n_routes)
-{
-    for (;;) {
-        char req[16384], head[256], method[16], path[4096], line[4200];
-        const char *body = "{\"error\":\"no such route\"}";
-        size_t len = 0;
-        int status = 404;
-        int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-
-        if (c < 0) {
-            if (errno == EINTR)
-                continue;
-            _exit(0);
-        }
-        req[0] = '\0';
-        while (!strstr(req, "\r\n\r\n") && len < sizeof(req) - 1) {
-            ssize_t k = read(c, req + len, sizeof(req) - 1 - len);
-            if (k <= 0)
-                break;
-            len += (size_t) k;
-            req[len] = '\0';
-        }
-        method[0] = path[0] = '\0';
-        (void) sscanf(req, "%15s %4095s", method, path);
-        int n = snprintf(line, sizeof(line), "%s %s", method, path);
-        for (size_t i = 0; i < n_routes; i++)
-            if (strcmp(routes[i].target, line) == 0) {
-                status = routes[i].status;
-                body = routes[i].body;
-                break;
-            }
-        line[n] = '\n';
-        write_all(log_fd, line, (size_t) n + 1);
-        int hn = snprintf(head, sizeof(head),
-                          "HTTP/1.1 %d Canned\r\nContent-Type: application/json\r\n"
-                          "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                          status, strlen(body));
-        write_all(c, head, (size_t) hn);
-        write_all(c, body, strlen(body));
-        close(c);
-    }
-}
-
-static void fake_start(struct fake *f, const struct route *routes, size_t n_routes)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd, log_fd;
-
-    assert_true(n_routes <= ROUTES_MAX);
-    strcpy(f->dir, "/tmp/headroom-tasks-test-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    (void) snprintf(f->sock, sizeof(f->sock), "%s/s.sock", f->dir);
-    (void) snprintf(f->server, sizeof(f->server), "unix:%s", f->sock);
-    (void) snprintf(f->log, sizeof(f->log), "%s/requests", f->dir);
-
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    strcpy(sa.sun_path, f->sock);
-    assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-    assert_int_equal(listen(fd, 16), 0);
-    log_fd = open(f->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    assert_true(log_fd >= 0);
-
-    f->pid = fork();
-    assert_true(f->pid >= 0);
-    if (f->pid == 0) {
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() == 1)
-            _exit(0);
-        alarm(30);
-        serve(fd, log_fd, routes, n_routes);
-    }
-    server_pid = f->pid;
-    close(fd);
-    close(log_fd);
-}
-
-/* Stops the server and returns its request log (owned by the caller). */
-static char *fake_stop(struct fake *f)
-{
-    struct blob log;
-
-    (void) kill(f->pid, SIGKILL);
-    (void) waitpid(f->pid, NULL, 0);
-    server_pid = -1;
-    log = slurp(f->log);
-    (void) unlink(f->log);
-    (void) unlink(f->sock);
-    (void) rmdir(f->dir);
-    return log.data;
-}
-
-struct result {
-    int status;
-    struct blob out, err;
-};
-
-static void result_done(struct result *r)
-{
-    free(r->out.data);
-    free(r->err.data);
-}
-
-static int build_argv(const struct fake *f, const char *const *args, char **argv)
-{
-    int argc = 0;
-
-    argv[argc++] = (char *) "headroom";
-    argv[argc++] = (char *) "--server";
-    argv[argc++] = (char *) f->server;
-    for (size_t i = 0; args[i]; i++) {
-        assert_true(argc < 30);
-        argv[argc++] = (char *) args[i];
-    }
-    argv[argc] = NULL;
-    return argc;
-}
-
-/* Runs "headroom --server unix:SOCK ARGS..." with stdout and stderr in files. */
-static struct result run_cli(const struct fake *f, const char *const *args)
-{
-    char out_path[160], err_path[160];
-    char *argv[32];
-    int argc = build_argv(f, args, argv), saved_out, saved_err, out_fd, err_fd;
-    struct result r;
-
-    (void) snprintf(out_path, sizeof(out_path), "%s/stdout", f->dir);
-    (void) snprintf(err_path, sizeof(err_path), "%s/stderr", f->dir);
-    out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    assert_true(out_fd >= 0 && err_fd >= 0);
-
-    fflush(stdout);
-    fflush(stderr);
-    saved_out = dup(STDOUT_FILENO);
-    saved_err = dup(STDERR_FILENO);
-    assert_true(saved_out >= 0 && saved_err >= 0);
-    assert_int_equal(dup2(out_fd, STDOUT_FILENO), STDOUT_FILENO);
-    assert_int_equal(dup2(err_fd, STDERR_FILENO), STDERR_FILENO);
-
-    r.status = cli_main(argc, argv);
-
-    fflush(stdout);
-    fflush(stderr);
-    (void) dup2(saved_out, STDOUT_FILENO);
-    (void) dup2(saved_err, STDERR_FILENO);
-    close(saved_out);
-    close(saved_err);
-    close(out_fd);
-    close(err_fd);
-
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    (void) unlink(out_path);
-    (void) unlink(err_path);
-    return r;
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
+/* How many times what stands in s. */
 static size_t count(const char *s, const char *what)
 {
     size_t n = 0;
@@ -368,11 +126,9 @@ static size_t count(const char *s, const char *what)
     return n;
 }
 
-/* ---- the command ---------------------------------------------------------------------------- */
-
 static void test_list_and_detail(void **state)
 {
-    char *tasks = fixture("tasks.json"), *task = fixture("task.json");
+    char *tasks = fixture_text("tasks.json"), *task = fixture_text("task.json");
     const struct route routes[] = {
         { "GET /v1/tasks", 200, tasks },
         { "GET /v1/tasks/t-0000c38dfac00001", 200, task },
@@ -530,7 +286,7 @@ static void pty_read(int master, char *buf, size_t *len, usec_t deadline, const 
  * status; *ret_out gets what it wrote (owned by the caller). */
 static int run_on_pty(const struct fake *f, const char *const *args, size_t screens, char **ret_out)
 {
-    char *argv[32], *buf = calloc(1, FILE_MAX + 1);
+    char *argv[FAKE_ARGV_MAX], *buf = calloc(1, FILE_MAX + 1);
     int argc = build_argv(f, args, argv), master, status = 0;
     size_t len = 0;
     pid_t pid;
@@ -566,7 +322,7 @@ static int run_on_pty(const struct fake *f, const char *const *args, size_t scre
 
 static void test_watch(void **state)
 {
-    char *tasks = fixture("tasks.json"), *task = fixture("task.json"), *out, *log;
+    char *tasks = fixture_text("tasks.json"), *task = fixture_text("task.json"), *out, *log;
     const struct route routes[] = {
         { "GET /v1/tasks", 200, tasks },
         { "GET /v1/tasks/t-0000c38dfac00001", 200, task },
@@ -644,19 +400,15 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_args),
         cmocka_unit_test(test_help),
-        cmocka_unit_test_teardown(test_list_and_detail, teardown),
-        cmocka_unit_test_teardown(test_bad_answers, teardown),
-        cmocka_unit_test_teardown(test_watch, teardown),
-        cmocka_unit_test_teardown(test_unreachable, teardown),
+        cmocka_unit_test_teardown(test_list_and_detail, fake_teardown),
+        cmocka_unit_test_teardown(test_bad_answers, fake_teardown),
+        cmocka_unit_test_teardown(test_watch, fake_teardown),
+        cmocka_unit_test_teardown(test_unreachable, fake_teardown),
     };
 
-    fixtures_dir = getenv("HEADROOM_CLI_FIXTURES");
     /* cli_main() loads libcurl at run time to speak HTTP to the fake server; without it the end to
      * end tests cannot run. */
-    if (curl_dl_load(NULL) < 0) {
-        fputs("libcurl cannot be loaded, skipping\n", stderr);
+    if (!fake_init())
         return 77;
-    }
-    signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
