@@ -167,7 +167,7 @@ static void tasks_list(struct api *a, struct http_response *resp)
 static void task_start(struct api *a, const struct http_request *req, struct http_response *resp)
 {
     static const char *const known[] = { "task", "complexity", "pid", "lease", "needs", "expected_seconds",
-                                         "admit", "gpus", "queue", "priority", "limits" };
+                                         "admit", "gpus", "queue", "priority", "limits", "brief" };
     _cleanup_json_ json_t *body = NULL;
     struct api_task t = { 0 }, got;
     const char *task = NULL;
@@ -198,6 +198,11 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
         r = -EINVAL;
     }
     json_t *av = r >= 0 ? json_object_get(body, "admit") : NULL;
+    json_t *bv0 = r >= 0 ? json_object_get(body, "brief") : NULL;
+    if (bv0 && !json_is_boolean(bv0)) {
+        (void) snprintf(err, sizeof(err), "brief must be true or false");
+        r = -EINVAL;
+    }
     if (av && !json_is_boolean(av)) {
         (void) snprintf(err, sizeof(err), "admit must be true or false");
         r = -EINVAL;
@@ -262,6 +267,11 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
      * and the start: denied, the answer is /v1/ask's (503); admitted, the task holds the lease of
      * its admission from the start. */
     json_t *admission = NULL;
+    bool admitted = false;
+    /* "brief": the task alone in the answer, without the admission's checks and predictions,
+     * for a wrapper that only needs its id, lease and GPUs. */
+    json_t *bv = json_object_get(body, "brief");
+    bool brief = bv && json_is_true(bv);
     if (av && json_is_true(av)) {
         struct api_admission ad;
         if (!a->ready) {
@@ -306,18 +316,21 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
             reply_json(resp, 503, no);
             return;
         }
-        char id[API_LEASE_ID_MAX], ts[64];
-        api_format_lease_id(id, l.id);
-        admission = api_ask_answer(a, t.task, t.complexity, &ad,
-                                   json_pack("{s:s, s:s, s:o}", "id", id, "expires_at",
-                                             format_rfc3339(ts, sizeof(ts), l.expires_real_usec), "holds",
-                                             api_need_json(&l.reserve)));
+        admitted = true;
+        if (!brief) {
+            char id[API_LEASE_ID_MAX], ts[64];
+            api_format_lease_id(id, l.id);
+            admission = api_ask_answer(a, t.task, t.complexity, &ad,
+                                       json_pack("{s:s, s:s, s:o}", "id", id, "expires_at",
+                                                 format_rfc3339(ts, sizeof(ts), l.expires_real_usec), "holds",
+                                                 api_need_json(&l.reserve)));
+        }
     }
 
-    if (!admission)
+    if (!admitted)
         a->hooks.leases_expire(a->hooks.userdata);
     r = a->hooks.task_start(a->hooks.userdata, &t, &got);
-    if (r < 0 && admission) {
+    if (r < 0 && admitted) {
         /* Not started: the lease of the admission goes too. */
         (void) a->hooks.lease_release(a->hooks.userdata, t.lease_id);
         json_decref(admission);

@@ -195,6 +195,8 @@ static json_t *ask_body(struct run_ctx *c, enum ask_way way)
     json_t *o = r < 0 ? NULL : json_loads(text, 0, NULL);
     if (o && way == ASK_START) {
         (void) json_object_set_new(o, "admit", json_true());
+        /* Its id, lease and GPUs are all the wrapper reads of the answer. */
+        (void) json_object_set_new(o, "brief", json_true());
         /* --wait: wait in the daemon's queue, in order with the jobs, rather than poll. */
         if (a->wait)
             (void) json_object_set_new(o, "queue", json_true());

@@ -479,6 +479,9 @@ static int on_tick(struct loop_source *s, usec_t now, uint64_t missed, void *use
     tasks_tick(d);
     protection_tick(d);
     jobs_tick(d);
+    /* The writes of the second, in one go each, off the path of the requests. */
+    leases_flush(d);
+    events_flush(d->events);
     return 0;
 }
 

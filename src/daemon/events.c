@@ -26,7 +26,14 @@ struct events {
     char *hook_cmd[_EVENT_TYPE_MAX];
     uint64_t last_seq;
     bool store_failing;    /* a failure was logged; the next success says so */
+    /* Events not stored yet: written by events_flush() in one transaction, off the path of the
+     * request that caused them. At most EVENTS_PENDING_MAX; beyond, the oldest are stored at
+     * once. */
+    struct store_event *pending;
+    unsigned n_pending;
 };
+
+#define EVENTS_PENDING_MAX 1024U
 
 static const char *const hook_keys[_EVENT_TYPE_MAX] = {
     [EVENT_TASK_STARTED] = "task_started",
@@ -91,10 +98,16 @@ int events_new(struct loop *loop, struct store *store, struct api *api, const st
     ev->store = store;
     ev->api = api;
     ev->max_stored = o->max_stored;
+    ev->pending = calloc(EVENTS_PENDING_MAX, sizeof(*ev->pending));
+    if (!ev->pending) {
+        free(ev);
+        return -ENOMEM;
+    }
 
     if (store) {
         r = store_last_event_seq(store, &ev->last_seq);
         if (r < 0) {
+            free(ev->pending);
             free(ev);
             return log_error_errno(r, "Failed to read the last stored event: %s", store_last_error(store));
         }
@@ -119,6 +132,9 @@ struct events *events_free(struct events *ev)
 {
     if (!ev)
         return NULL;
+    /* What was emitted goes to the store before the daemon stops. */
+    events_flush(ev);
+    free(ev->pending);
     if (ev->api && ev->api->events == ev->ring)
         ev->api->events = NULL;
     ev->ring = event_ring_free(ev->ring);
@@ -187,6 +203,25 @@ static json_t *build_event(uint64_t seq, usec_t real_usec, const char *type, uin
     return o;
 }
 
+void events_flush(struct events *ev)
+{
+    if (!ev || !ev->store || ev->n_pending == 0)
+        return;
+    int r = store_append_events(ev->store, ev->pending, ev->n_pending, ev->max_stored);
+    if (r < 0 && !ev->store_failing) {
+        log_warning_errno(r, "Failed to store events %" PRIu64 "-%" PRIu64 ", keeping events in memory only "
+                          "until the store works again: %s", ev->pending[0].seq,
+                          ev->pending[ev->n_pending - 1].seq, store_last_error(ev->store));
+        ev->store_failing = true;
+    } else if (r >= 0 && ev->store_failing) {
+        log_info("Events are stored again (from event %" PRIu64 ").", ev->pending[0].seq);
+        ev->store_failing = false;
+    }
+    for (unsigned i = 0; i < ev->n_pending; i++)
+        free((char *) ev->pending[i].data);
+    ev->n_pending = 0;
+}
+
 int events_emit(struct events *ev, const char *type, uint64_t task_id, uint64_t job_id, const char *task,
                 json_t *fields)
 {
@@ -224,22 +259,22 @@ int events_emit(struct events *ev, const char *type, uint64_t task_id, uint64_t 
     ev->last_seq = seq;
 
     if (ev->store) {
-        struct store_event se = {
-            .seq = seq,
-            .time_ms = (int64_t) (real_usec / USEC_PER_MSEC),
-            .task_id = task_id,
-            .job_id = job_id,
-            .data = line,
-        };
-        (void) snprintf(se.type, sizeof(se.type), "%s", type);
-        r = store_append_event(ev->store, &se, ev->max_stored);
-        if (r < 0 && !ev->store_failing) {
-            log_warning_errno(r, "Failed to store event %" PRIu64 " (%s), keeping events in memory only "
-                              "until the store works again: %s", seq, type, store_last_error(ev->store));
-            ev->store_failing = true;
-        } else if (r >= 0 && ev->store_failing) {
-            log_info("Events are stored again (from event %" PRIu64 ").", seq);
-            ev->store_failing = false;
+        if (ev->n_pending >= EVENTS_PENDING_MAX)
+            events_flush(ev);
+        char *copy = ev->pending ? strdup(line) : NULL;
+        if (copy && ev->n_pending < EVENTS_PENDING_MAX) {
+            struct store_event *se = &ev->pending[ev->n_pending++];
+            *se = (struct store_event) {
+                .seq = seq,
+                .time_ms = (int64_t) (real_usec / USEC_PER_MSEC),
+                .task_id = task_id,
+                .job_id = job_id,
+                .data = copy,
+            };
+            (void) snprintf(se->type, sizeof(se->type), "%s", type);
+        } else {
+            free(copy);
+            log_debug("events: out of memory, event %" PRIu64 " is kept in memory only", seq);
         }
     }
 

@@ -44,13 +44,18 @@ int events_set_options(struct events *ev, const struct events_options *o);
 /* Emits an event of type (one of the names of api/event-ring.h) about supervised task task_id
  * (0 none) and job job_id (0 none) named task (NULL none). fields (its reference is stolen; NULL
  * none) are extra members merged into the event object; seq, time, type, task_id, job_id and task
- * cannot be overridden. The event gets the next seq and the current time, goes to the ring, to
- * the store (a failure is logged once until the store works again; the event is still kept in
- * memory), to the open streams, and starts the type's hook if one is configured. Returns 0, or
+ * cannot be overridden. The event gets the next seq and the current time, goes to the ring and
+ * the open streams at once, to the store at the next events_flush(), and starts the type's hook
+ * if one is configured. Returns 0, or
  * -EINVAL (unknown type), -E2BIG (the event is larger than EVENT_JSON_MAX), -ENOMEM: the event is
  * then dropped (logged at debug level only; the caller decides). */
 int events_emit(struct events *ev, const char *type, uint64_t task_id, uint64_t job_id, const char *task,
                     json_t *fields);
+
+/* Writes the events emitted since the last call to the store, in one transaction (the daemon
+ * calls it each tick, and events_free() at the end): an event is in the ring and the streams at
+ * once, in the store within a tick. A failure is logged once until the store works again. */
+void events_flush(struct events *ev);
 
 /* The seq of the newest event, 0 when none. */
 uint64_t events_last_seq(const struct events *ev);

@@ -38,24 +38,44 @@ static void to_store(const struct lease *l, usec_t now_real, struct store_lease 
     (void) snprintf(ret->task, sizeof(ret->task), "%s", l->task);
 }
 
-/* A lease that cannot be written is still held in memory: the promise to this daemon's callers is
- * kept, only a restart would forget it. Said once per failure. */
-void leases_persist(struct daemon *d, const struct lease *l)
+void leases_persist(struct daemon *d, struct lease *l)
 {
-    struct store_lease sl;
-
-    to_store(l, now_usec(CLOCK_REALTIME), &sl);
-    int r = store_put_lease(d->store, &sl);
-    if (r < 0)
-        log_warning_errno(r, "Failed to store lease l-%016llx, holding it in memory only: %s",
-                          (unsigned long long) l->id, store_last_error(d->store));
+    (void) d;
+    /* Written by leases_flush() at the next tick, off the path of the request: a lease that
+     * lives less than a tick costs no write at all. */
+    l->dirty = true;
 }
 
-static void unpersist(struct daemon *d, uint64_t id)
+/* A lease that cannot be written is still held in memory: the promise to this daemon's callers is
+ * kept, only a restart would forget it. Said once per failure. */
+void leases_flush(struct daemon *d)
 {
-    int r = store_delete_lease(d->store, id);
+    usec_t now_real = now_usec(CLOCK_REALTIME);
+
+    for (unsigned i = 0; i < d->leases.n; i++) {
+        struct lease *l = &d->leases.v[i];
+        if (!l->dirty)
+            continue;
+        struct store_lease sl;
+        to_store(l, now_real, &sl);
+        int r = store_put_lease(d->store, &sl);
+        if (r < 0) {
+            log_warning_errno(r, "Failed to store lease l-%016llx, holding it in memory only: %s",
+                              (unsigned long long) l->id, store_last_error(d->store));
+            continue;
+        }
+        l->dirty = false;
+        l->stored = true;
+    }
+}
+
+static void unpersist(struct daemon *d, const struct lease *l)
+{
+    if (!l->stored)
+        return;
+    int r = store_delete_lease(d->store, l->id);
     if (r < 0 && r != -ENOENT)
-        log_warning_errno(r, "Failed to delete lease l-%016llx from the database: %s", (unsigned long long) id,
+        log_warning_errno(r, "Failed to delete lease l-%016llx from the database: %s", (unsigned long long) l->id,
                           store_last_error(d->store));
 }
 
@@ -76,7 +96,7 @@ void leases_expire(struct daemon *d, usec_t now)
     bool changed = false;
 
     while (lease_table_expire_one(&d->leases, now, &l) > 0) {
-        unpersist(d, l.id);
+        unpersist(d, &l);
         if (l.holder == LEASE_TASK)
             /* A supervised task outlived its lease's deadline: it stays supervised, holding
              * nothing more than its measured use. */
@@ -108,10 +128,10 @@ int leases_add(struct daemon *d, const char *task, double complexity, const stru
         l.gpu_mask = gpu_mask;
         l.gpu_index = __builtin_ctzll(gpu_mask);
     }
+    l.dirty = true;
     int r = lease_table_add(&d->leases, &l);
     if (r < 0)
         return r;
-    leases_persist(d, &l);
     leases_sync_api(d);
     *ret = l;
     return 0;
@@ -123,7 +143,7 @@ int leases_release(struct daemon *d, uint64_t id)
     int r = lease_table_remove(&d->leases, id, &l);
     if (r < 0)
         return r;
-    unpersist(d, id);
+    unpersist(d, &l);
     for (unsigned i = 0; i < d->n_tasks; i++)
         if (d->tasks[i].lease_id == id)
             d->tasks[i].lease_id = 0;
@@ -212,6 +232,7 @@ static int restore_one(const struct store_lease *sl, void *userdata)
         ttl = (usec_t) (sl->expires_ms - now_ms) * USEC_PER_MSEC;
     lease_init(&l, sl->id, sl->task[0] ? sl->task : NULL, 0, &reserve, &none, c->now, ttl, c->now_real);
     l.gpu_index = sl->gpu_index;
+    l.stored = true;
     if (lease_table_add(&d->leases, &l) < 0)
         return 0;
     d->next_lease_id = MAX(d->next_lease_id, sl->id);
@@ -244,6 +265,8 @@ int leases_start(struct daemon *d)
 
 void leases_stop(struct daemon *d)
 {
+    if (d->store)
+        leases_flush(d);
     free(d->leases.v);
     d->leases = (struct lease_table) { 0 };
 }

@@ -54,6 +54,8 @@ struct lease {
     usec_t created_usec;             /* CLOCK_MONOTONIC */
     usec_t expires_usec;             /* CLOCK_MONOTONIC */
     usec_t expires_real_usec;        /* CLOCK_REALTIME, for the API and the store */
+    bool stored;                     /* the daemon's bookkeeping: a row exists in the store */
+    bool dirty;                      /* ... and it must be (re)written */
 };
 
 struct lease_table {

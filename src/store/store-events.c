@@ -92,16 +92,66 @@ static int insert_event(struct store *s, const struct store_event *e)
     return r < 0 ? r : 0;
 }
 
-static int prune_events(struct store *s, unsigned keep)
+/* Deletes the events numbered at or below newest − keep: one range of the primary key, whatever
+ * the size of the log (counting the newest keep rows to find the cut would cost a scan of them
+ * on every append). Numbers are given one after the other, so that keeps the newest keep events;
+ * where numbers were skipped it keeps fewer. */
+static int prune_events(struct store *s, uint64_t newest, unsigned keep)
 {
     _cleanup_stmt_reset_ sqlite3_stmt *st = s->stmts[STORE_STMT_EVENT_PRUNE];
     int rc, r;
 
-    rc = sqlite3_bind_int64(st, 1, (int64_t) keep);
+    if (newest <= keep)
+        return 0;
+    rc = sqlite3_bind_int64(st, 1, (int64_t) (newest - keep));
     if (rc != SQLITE_OK)
         return store_fail(s, rc, "bind event count");
     r = store_step(s, st, "prune events");
     return r < 0 ? r : 0;
+}
+
+int store_append_events(struct store *s, const struct store_event *v, size_t n, unsigned keep)
+{
+    _cleanup_(store_rollbackp) struct store *txn = NULL;
+    uint64_t last;
+    int r;
+
+    assert(s);
+    assert(v || n == 0);
+    assert(!s->in_callback);
+
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *problem = event_problem(&v[i]);
+        if (problem)
+            return store_refuse(s, -EINVAL, "event %s", problem);
+        if (i > 0 && v[i].seq <= v[i - 1].seq)
+            return store_refuse(s, -EINVAL, "events out of order");
+    }
+    r = store_begin(s);
+    if (r < 0)
+        return r;
+    txn = s;
+    r = store_last_event_seq(s, &last);
+    if (r < 0)
+        return r;
+    if (v[0].seq <= last)
+        return store_refuse(s, -EINVAL, "event %" PRIu64 " is not after the last stored, %" PRIu64, v[0].seq,
+                            last);
+    for (size_t i = 0; i < n; i++) {
+        r = insert_event(s, &v[i]);
+        if (r < 0)
+            return r;
+    }
+    r = prune_events(s, v[n - 1].seq, keep);
+    if (r < 0)
+        return r;
+    r = store_commit(s);
+    if (r < 0)
+        return r;
+    txn = NULL;
+    return 0;
 }
 
 int store_append_event(struct store *s, const struct store_event *e, unsigned keep)
@@ -134,7 +184,7 @@ int store_append_event(struct store *s, const struct store_event *e, unsigned ke
     r = insert_event(s, e);
     if (r < 0)
         return r;
-    r = prune_events(s, keep);
+    r = prune_events(s, e->seq, keep);
     if (r < 0)
         return r;
     r = store_commit(s);

@@ -316,9 +316,8 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
                              "(SELECT id FROM jobs WHERE state NOT IN ('queued', 'running', 'suspended') "
                              "ORDER BY id DESC LIMIT 1 OFFSET ?1)",
     [STORE_STMT_EVENT_INSERT] = "INSERT INTO events (" EVENT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    /* Keeps the newest ?1 events. */
-    [STORE_STMT_EVENT_PRUNE] = "DELETE FROM events WHERE seq <= "
-                               "(SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
+    /* Everything at or below the cut: a range of the primary key. */
+    [STORE_STMT_EVENT_PRUNE] = "DELETE FROM events WHERE seq <= ?1",
     [STORE_STMT_EVENT_AFTER] = "SELECT " EVENT_COLUMNS " FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     [STORE_STMT_EVENT_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM events",
 };

@@ -384,9 +384,15 @@ struct store_event {
     const char *data;                      /* NUL-terminated JSON, at most STORE_EVENT_DATA_MAX */
 };
 
-/* Appends e and deletes all but the newest keep events, in one transaction. Returns 0, -EINVAL
+/* Appends e and deletes the events numbered at or below e->seq − keep (all but the newest keep,
+ * as events are numbered one after the other), in one transaction. Returns 0, -EINVAL
  * (seq 0 or not above the last stored, a bad type, data empty or too long), or another -errno. */
 int store_append_event(struct store *s, const struct store_event *e, unsigned keep);
+
+/* Appends v[0..n) (in increasing seq order, the first after the last stored) and prunes as
+ * store_append_event() does, all in one transaction: a batch costs one commit. 0, -EINVAL, or
+ * another -errno (then none is stored). */
+int store_append_events(struct store *s, const struct store_event *v, size_t n, unsigned keep);
 
 /* Calls cb for at most limit events with seq > after, oldest first; e is valid during the call
  * only. Returns the number of callbacks, -EBADMSG for a bad row, or another -errno. */
