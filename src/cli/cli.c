@@ -69,6 +69,8 @@ static const struct option_def options[] = {
     { "type", 0, true, CLI_OPTION_TYPE },        { "after", 0, true, CLI_OPTION_AFTER },
     { "watch", 0, false, CLI_OPTION_WATCH },
     { "job-task", 0, true, CLI_OPTION_JOB_TASK }, { "exit-file", 0, true, CLI_OPTION_EXIT_FILE },
+    { "warn-mem", 0, true, CLI_OPTION_WARN_MEM }, { "critical-mem", 0, true, CLI_OPTION_CRITICAL_MEM },
+    { "warn-cpu", 0, true, CLI_OPTION_WARN_CPU },
 };
 
 const char *cli_option_to_string(enum cli_option o)
@@ -98,6 +100,8 @@ const char *cli_option_to_string(enum cli_option o)
         [CLI_OPTION_TYPE] = "--type",       [CLI_OPTION_AFTER] = "--after",
         [CLI_OPTION_WATCH] = "--watch",
         [CLI_OPTION_JOB_TASK] = "--job-task", [CLI_OPTION_EXIT_FILE] = "--exit-file",
+        [CLI_OPTION_WARN_MEM] = "--warn-mem", [CLI_OPTION_CRITICAL_MEM] = "--critical-mem",
+        [CLI_OPTION_WARN_CPU] = "--warn-cpu",
     };
 
     if ((int) o < 0 || o >= _CLI_OPTION_MAX)
@@ -332,6 +336,18 @@ static int set_option(struct cli_args *a,
         if (parse_size(v, &a->max_mem_bytes) < 0 || a->max_mem_bytes < 1024 * 1024)
             return fail(err, "invalid --max-mem '%s': expected a size of at least 1M, such as 512M or 8G", v);
         return 0;
+    case CLI_OPTION_WARN_MEM:
+    case CLI_OPTION_CRITICAL_MEM: {
+        uint64_t *f = o->id == CLI_OPTION_WARN_MEM ? &a->warn_mem_bytes : &a->critical_mem_bytes;
+        if (parse_size(v, f) < 0 || *f == 0 || *f > (UINT64_C(1) << 62))
+            return fail(err, "invalid %s '%s': expected a size such as 512M or 8G", cli_option_to_string(o->id), v);
+        return 0;
+    }
+    case CLI_OPTION_WARN_CPU:
+        if (safe_atod(v, &a->warn_cpu_pct) < 0 || !(a->warn_cpu_pct > 0) || a->warn_cpu_pct > 100)
+            return fail(err, "invalid --warn-cpu '%s': expected a percentage of the machine, above 0 and at most 100",
+                        v);
+        return 0;
     case CLI_OPTION_MAX_CPU:
         if (safe_atod(v, &a->max_cpu_cores) < 0 || !(a->max_cpu_cores >= 0.01) || a->max_cpu_cores > 4096)
             return fail(err, "invalid --max-cpu '%s': expected a number of CPUs such as 0.5 or 4", v);
@@ -520,6 +536,8 @@ static int check_command(struct cli_args *a, char err[static CLI_MESSAGE_MAX])
             return fail(err, "option '%s' does not apply to '%s'",
                         cli_option_to_string((enum cli_option) o), c->name);
 
+    if (a->warn_mem_bytes && a->critical_mem_bytes && a->warn_mem_bytes > a->critical_mem_bytes)
+        return fail(err, "--warn-mem must not be above --critical-mem");
     if (c->stop_at_operand && a->raw_argc == 0)
         return fail(err, "missing %s", c->arg_name ? c->arg_name : "command");
     if (a->n_args < c->min_args)

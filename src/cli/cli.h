@@ -74,6 +74,9 @@ enum cli_option {
     /* Hidden: the daemon's job wrapper runs "headroom run --job-task ID --exit-file PATH". */
     CLI_OPTION_JOB_TASK,
     CLI_OPTION_EXIT_FILE,
+    CLI_OPTION_WARN_MEM,
+    CLI_OPTION_CRITICAL_MEM,
+    CLI_OPTION_WARN_CPU,
     _CLI_OPTION_MAX,
     _CLI_OPTION_INVALID = -22,
 };
@@ -164,6 +167,9 @@ struct cli_args {
     unsigned priority;            /* --priority P0|P1|P2: 0..2 */
     int checkpoint_signal;        /* --checkpoint-signal SIG: its number, 0 = not given */
     usec_t checkpoint_grace_usec; /* --checkpoint-grace DURATION (seen bit: given) */
+    uint64_t warn_mem_bytes;      /* --warn-mem SIZE: task:high-memory above it, 0 none */
+    uint64_t critical_mem_bytes;  /* --critical-mem SIZE: task:critical-memory above it */
+    double warn_cpu_pct;          /* --warn-cpu PCT (of the machine): task:high-cpu, 0 none */
 
     /* jobs, logs, events */
     bool all;               /* jobs --all */

@@ -25,6 +25,7 @@
 #include "cli/ctl-client.h"
 #include "cli/exit-codes.h"
 #include "cli/format.h"
+#include "cli/job-request.h"
 #include "cli/json-util.h"
 #include "cli/request.h"
 #include "supervise/supervise.h"
@@ -197,6 +198,9 @@ static json_t *ask_body(struct run_ctx *c, enum ask_way way)
         (void) json_object_set_new(o, "admit", json_true());
         /* Its id, lease and GPUs are all the wrapper reads of the answer. */
         (void) json_object_set_new(o, "brief", json_true());
+        json_t *limits = job_limits_json(a);
+        if (limits)
+            (void) json_object_set_new(o, "limits", limits);
         /* --wait: wait in the daemon's queue, in order with the jobs, rather than poll. */
         if (a->wait)
             (void) json_object_set_new(o, "queue", json_true());
@@ -404,6 +408,9 @@ static void register_task(struct run_ctx *c)
         goto done;
     if (c->lease[0])
         (void) json_object_set_new(body, "lease", json_string(c->lease));
+    json_t *limits = job_limits_json(a);
+    if (limits)
+        (void) json_object_set_new(body, "limits", limits);
     if (a->run_timeout_usec)
         (void) json_object_set_new(body, "expected_seconds", json_real((double) a->run_timeout_usec / 1e6));
     int r = call(c, "POST", "/v1/tasks", body, REPORT_TIMEOUT_USEC, &answer);
@@ -726,6 +733,10 @@ const struct cli_command cli_command_run = {
             "      --kill-after DUR    the grace between them (default 10s)\n"
             "      --max-mem SIZE, --max-cpu CPUS, --max-pids N\n"
             "                          limits, in its cgroup (refused when none can be made)\n"
+            "      --warn-mem SIZE, --critical-mem SIZE, --warn-cpu PCT\n"
+            "                          its own limits for the task:high-memory,\n"
+            "                          task:critical-memory and task:high-cpu events (over\n"
+            "                          the daemon's supervise.* ones); nothing is stopped\n"
             "      --no-cgroup         its own process group only\n"
             "      --stall DURATION    no output and no CPU time for that long is a stall\n"
             "                          (default 5m, 0 off): said on stderr and to the daemon\n"
@@ -744,7 +755,8 @@ const struct cli_command cli_command_run = {
                CLI_OPT(CLI_OPTION_TASK) | CLI_OPT(CLI_OPTION_WAIT) | CLI_OPT(CLI_OPTION_KILL_AFTER) |
                CLI_OPT(CLI_OPTION_ON_UNAVAILABLE) | CLI_OPT(CLI_OPTION_MAX_MEM) | CLI_OPT(CLI_OPTION_MAX_CPU) |
                CLI_OPT(CLI_OPTION_MAX_PIDS) | CLI_OPT(CLI_OPTION_NO_CGROUP) | CLI_OPT(CLI_OPTION_STALL) |
-               CLI_OPT(CLI_OPTION_ON_STALL) | CLI_OPT(CLI_OPTION_GPUS) | CLI_OPT(CLI_OPTION_PRIORITY),
+               CLI_OPT(CLI_OPTION_ON_STALL) | CLI_OPT(CLI_OPTION_GPUS) | CLI_OPT(CLI_OPTION_PRIORITY) |
+               CLI_OPT(CLI_OPTION_WARN_MEM) | CLI_OPT(CLI_OPTION_CRITICAL_MEM) | CLI_OPT(CLI_OPTION_WARN_CPU),
     .arg_name = "COMMAND",
     .stop_at_operand = true,
     .run = run,

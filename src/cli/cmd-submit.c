@@ -90,6 +90,9 @@ const struct cli_command cli_command_submit = {
             "      --kill-after DUR    the grace between them (default 10s)\n"
             "      --max-mem SIZE, --max-cpu CPUS, --max-pids N\n"
             "                          limits on its cgroup\n"
+            "      --warn-mem SIZE, --critical-mem SIZE, --warn-cpu PCT\n"
+            "                          its own limits for the task:high-memory,\n"
+            "                          task:critical-memory and task:high-cpu events\n"
             "      --stall DURATION    no output and no CPU time for that long is a stall\n"
             "                          (default 5m, 0 off)\n"
             "      --on-stall=warn|kill\n"
@@ -109,7 +112,8 @@ const struct cli_command cli_command_submit = {
                CLI_OPT(CLI_OPTION_KILL_AFTER) | CLI_OPT(CLI_OPTION_MAX_MEM) |
                CLI_OPT(CLI_OPTION_MAX_CPU) | CLI_OPT(CLI_OPTION_MAX_PIDS) |
                CLI_OPT(CLI_OPTION_STALL) | CLI_OPT(CLI_OPTION_ON_STALL) |
-               CLI_OPT(CLI_OPTION_CHECKPOINT_SIGNAL) | CLI_OPT(CLI_OPTION_CHECKPOINT_GRACE),
+               CLI_OPT(CLI_OPTION_CHECKPOINT_SIGNAL) | CLI_OPT(CLI_OPTION_CHECKPOINT_GRACE) |
+               CLI_OPT(CLI_OPTION_WARN_MEM) | CLI_OPT(CLI_OPTION_CRITICAL_MEM) | CLI_OPT(CLI_OPTION_WARN_CPU),
     .arg_name = "COMMAND",
     .stop_at_operand = true,
     .run = run,

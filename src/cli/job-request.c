@@ -166,6 +166,9 @@ int job_submit_body(const struct cli_args *args,
     }
     if (seen & CLI_OPT(CLI_OPTION_CHECKPOINT_GRACE))
         r = r ?: set(o, "checkpoint_grace_sec", seconds(args->checkpoint_grace_usec));
+    json_t *limits = job_limits_json(args);
+    if (limits)
+        r = r ?: set(o, "limits", limits);
     if (r < 0)
         return r;
 
@@ -230,4 +233,18 @@ uint64_t events_next_after(const json_t *answer, uint64_t after, size_t limit)
         (uint64_t) json_integer_value(last) > next)
         next = (uint64_t) json_integer_value(last);
     return next;
+}
+
+json_t *job_limits_json(const struct cli_args *args)
+{
+    if (!args->warn_mem_bytes && !args->critical_mem_bytes && !(args->warn_cpu_pct > 0))
+        return NULL;
+    json_t *o = json_object();
+    if (o && args->warn_mem_bytes)
+        (void) json_object_set_new(o, "memory_soft_bytes", json_integer((json_int_t) args->warn_mem_bytes));
+    if (o && args->critical_mem_bytes)
+        (void) json_object_set_new(o, "memory_hard_bytes", json_integer((json_int_t) args->critical_mem_bytes));
+    if (o && args->warn_cpu_pct > 0)
+        (void) json_object_set_new(o, "cpu_soft_percent", json_real(args->warn_cpu_pct));
+    return o;
 }

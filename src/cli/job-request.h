@@ -57,6 +57,10 @@ int job_submit_body(const struct cli_args *args,
 /* True for the states a job does not leave: done, failed, cancelled, lost. */
 bool job_state_is_finished(const char *state);
 
+/* The task's own limits (--warn-mem, --critical-mem, --warn-cpu) as the API's "limits" object;
+ * NULL when none was given (or out of memory). A new reference. */
+json_t *job_limits_json(const struct cli_args *args);
+
 /* What "wait" exits with for a job object: -EAGAIN while it is not finished (queued, running,
  * suspended, or a state this client does not know); for a finished job, its exit code when it ran
  * (0..255; "done" without one is 0), JOB_EXIT_CANCELLED when it was cancelled before it started,

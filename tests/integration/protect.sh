@@ -53,6 +53,9 @@ eq "the others have no such limit" \
 eq "bad limits are refused" "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -X POST \
     -d '{"argv":["true"],"cwd":"/","limits":{"memory_soft_bytes":10,"memory_hard_bytes":5}}' http://x/v1/jobs)" 400
 hr cancel "$own" >/dev/null
+hr run -q --task own-limit --critical-mem 1K -- sleep 2.5
+eq "run --critical-mem: the same event, for a run" \
+    "$(curl -s --unix-socket "$SOCK" 'http://x/v1/events?type=task:critical-memory' | jq '.events | map(select(.task == "own-limit" and .limit_bytes == 1024)) | length')" 1
 
 # ---- critical pressure ----------------------------------------------------------------------------
 inject '{"memory_pressure":80}'

@@ -79,6 +79,14 @@ static void test_body_full(void **state)
             "\"max_pids\":64,\"checkpoint_signal\":\"USR1\",\"checkpoint_grace_sec\":30}");
     free(text);
 
+    /* Its own limits go as one object. */
+    PARSE(&a, "submit", "--warn-mem", "1G", "--critical-mem", "2G", "--warn-cpu", "25", "x");
+    text = body_of(&a, NULL, NULL);
+    assert_string_equal(text, "{\"argv\":[\"x\"],\"cwd\":\"/home/alice\",\"env\":[],"
+                              "\"limits\":{\"memory_soft_bytes\":1073741824,\"memory_hard_bytes\":2147483648,"
+                              "\"cpu_soft_percent\":25.0}}");
+    free(text);
+
     /* A real-time signal goes by its number; --stall 0 (off) and --complexity 0 are sent. */
     PARSE(&a, "submit", "--checkpoint-signal", "40", "--stall", "0", "--complexity", "0", "x");
     text = body_of(&a, NULL, NULL);

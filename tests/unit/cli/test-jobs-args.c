@@ -89,6 +89,10 @@ static void test_submit(void **state)
     assert_int_equal(a.checkpoint_signal, SIGINT);
     assert_int_equal(PARSE(&a, err, "submit", "--checkpoint-grace", "24h", "x"), 0);
     assert_int_equal(a.checkpoint_grace_usec, 86400 * USEC_PER_SEC);
+    assert_int_equal(PARSE(&a, err, "run", "--warn-mem", "1G", "--critical-mem=2G", "--warn-cpu", "12.5", "x"), 0);
+    assert_int_equal(a.warn_mem_bytes, 1073741824);
+    assert_int_equal(a.critical_mem_bytes, 2147483648);
+    assert_true(a.warn_cpu_pct > 12.49 && a.warn_cpu_pct < 12.51);
 }
 
 static void test_signal_parse(void **state)
@@ -317,6 +321,13 @@ static const struct bad_case bad_cases[] = {
       "invalid --checkpoint-grace '0': expected a duration from 1s to 24h, such as 30s or 5m" },
     { { "submit", "--checkpoint-grace", "25h", "x", NULL },
       "invalid --checkpoint-grace '25h': expected a duration from 1s to 24h, such as 30s or 5m" },
+    { { "run", "--warn-mem", "0", "x", NULL }, "invalid --warn-mem '0': expected a size such as 512M or 8G" },
+    { { "submit", "--critical-mem", "lots", "x", NULL },
+      "invalid --critical-mem 'lots': expected a size such as 512M or 8G" },
+    { { "run", "--warn-cpu", "120", "x", NULL },
+      "invalid --warn-cpu '120': expected a percentage of the machine, above 0 and at most 100" },
+    { { "run", "--warn-mem", "2G", "--critical-mem", "1G", "x", NULL }, "--warn-mem must not be above --critical-mem" },
+    { { "ask", "t", "--warn-mem", "1G", NULL }, "option '--warn-mem' does not apply to 'ask'" },
     { { "submit", "--checkpoint-grace", "soon", "x", NULL },
       "invalid --checkpoint-grace 'soon': expected a duration from 1s to 24h, such as 30s or 5m" },
     { { "submit", "--checkpoint-signal", NULL }, "option '--checkpoint-signal' requires an argument" },
