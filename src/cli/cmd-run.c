@@ -652,6 +652,9 @@ static int run(const struct cli_args *args)
                     .max_pids = args->max_pids },
         .foreground = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp(),
         .keep_ignored = true,
+        /* Root may place a task whose limits its own cgroup cannot give below the top of the
+         * hierarchy; anyone else could not create cgroups there anyway. */
+        .allow_top = geteuid() == 0,
     };
     r = sv_spawn(&so, &ch);
     if (r < 0) {

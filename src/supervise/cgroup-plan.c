@@ -270,6 +270,9 @@ int sv_cgroup_plan_make(const char *mountinfo,
         }
         plan->usable[h] = true;
     }
+    const struct mount_entry *u = &s->mounts[SV_HIERARCHY_UNIFIED];
+    if (u->found && !u->read_only && strcmp(u->root, "/") == 0)
+        snprintf(plan->v2_top, sizeof plan->v2_top, "%s", u->mount_point);
     plan->cpuacct_with_cpu =
             s->cpuacct_found && s->mounts[SV_HIERARCHY_CPU].found &&
             strcmp(s->cpuacct_mount_point, s->mounts[SV_HIERARCHY_CPU].mount_point) == 0;

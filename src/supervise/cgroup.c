@@ -345,8 +345,27 @@ int sv_cgroup_prepare(const struct sv_spawn_options *o,
         else {
             if (needs) {
                 why[0] = '\0';
-                v2_limits = v2_enable(parent, needs, why, sizeof why) >= 0;
-                if (!v2_limits)
+                r = v2_enable(parent, needs, why, sizeof why);
+                v2_limits = r >= 0;
+                /* Our own cgroup holds processes (a login session, a service), so under the no
+                 * internal process rule it cannot give controllers to children. Root may put the
+                 * task in a cgroup of headroom's own at the top of the hierarchy instead, as
+                 * container managers do. */
+                if (!v2_limits && r != -EOPNOTSUPP && r != -ENOMEM && plan->v2_top[0] && o->allow_top) {
+                    char top[SV_PATH_MAX], twhy[SV_WHY_MAX + 64] = "";
+                    int k = snprintf(top, sizeof top, "%s%s/" SV_CGROUP_TOP_DIR, prefix, plan->v2_top);
+                    snprintf(parent, sizeof parent, "%s%s", prefix, plan->v2_top);
+                    if (k > 0 && (size_t) k < sizeof top && v2_enable(parent, needs, twhy, sizeof twhy) >= 0 &&
+                        (mkdir(top, 0755) >= 0 || errno == EEXIST) && v2_enable(top, needs, twhy, sizeof twhy) >= 0) {
+                        memcpy(parent, top, (size_t) k + 1);
+                        v2_limits = true;
+                        sv_note(notes, notes_size, "cgroup v2: our own cgroup holds processes, so below %s",
+                                top);
+                    } else {
+                        snprintf(parent, sizeof parent, "%s%s", prefix, plan->parent[SV_HIERARCHY_UNIFIED]);
+                        sv_note(notes, notes_size, "cgroup v2: %s; at the top: %s", why, twhy[0] ? twhy : errname(errno));
+                    }
+                } else if (!v2_limits)
                     sv_note(notes, notes_size, "cgroup v2: %s", why);
             }
             r = make_leaf(parent, o->cgroup_name, c->v2_path, sizeof c->v2_path, &c->v2_fd);

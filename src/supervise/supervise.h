@@ -63,6 +63,10 @@ struct sv_spawn_options {
     bool keep_ignored;         /* signals ignored (SIG_IGN) in the caller stay ignored in the
                                 * command, as across a plain exec (`nohup headroom run …`); else
                                 * every disposition is reset to SIG_DFL */
+    bool allow_top;            /* limits asked for, and our own cgroup holds processes (a login
+                                * session, a service) so it cannot give its children controllers:
+                                * the task may go below the top of the v2 hierarchy instead
+                                * (<mount>/headroom/NAME), where root can enable them */
     const char *sys_root;      /* "" or NULL: "/"; tests point it at a fixture tree for the
                                 * cgroup detection (spawning into a fixture falls back to the
                                 * process group) */

@@ -143,7 +143,15 @@ struct sv_cgroup_plan {
     char parent[_SV_HIERARCHY_MAX][SV_PATH_MAX];
     char why[_SV_HIERARCHY_MAX][SV_WHY_MAX];
     bool cpuacct_with_cpu; /* v1 cpu and cpuacct share a mount (the cpu leaf has cpuacct.*) */
+    /* The cgroup v2 mount point when the mount shows the whole hierarchy (its root is "/", not a
+     * cgroup namespace's or a container's subtree), else "": where a task may go when its own
+     * cgroup cannot have children with controllers (see sv_cgroup_prepare()). */
+    char v2_top[SV_PATH_MAX];
 };
+
+/* The directory below the top of the v2 hierarchy for the cgroups of tasks that could not get
+ * their limits below the caller's own cgroup. */
+#define SV_CGROUP_TOP_DIR "headroom"
 
 /* Decides the plan from the texts of proc/self/mountinfo (proc(5): "ID PARENT MAJ:MIN ROOT
  * MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS", with \ooo escapes) and

@@ -393,6 +393,7 @@ static void test_plan_hybrid(void **state)
     assert_string_equal(p->parent[SV_HIERARCHY_PIDS], "/sys/fs/cgroup/pids");
     /* cpu and cpuacct are separate mounts here. */
     assert_false(p->cpuacct_with_cpu);
+    assert_string_equal(p->v2_top, "/sys/fs/cgroup/unified");
     free(p);
 }
 
@@ -408,6 +409,9 @@ static void test_plan_v2(void **state)
         assert_false(p->usable[h]);
         assert_string_equal(p->why[h], "not mounted");
     }
+    /* The mount shows the whole hierarchy: its top is where root may place a task whose own
+     * cgroup (here a login session, holding processes) cannot give its children controllers. */
+    assert_string_equal(p->v2_top, "/sys/fs/cgroup");
     free(p);
 }
 
@@ -436,6 +440,7 @@ static void test_plan_read_only(void **state)
     assert_false(p->usable[SV_HIERARCHY_UNIFIED]);
     assert_string_equal(p->why[SV_HIERARCHY_UNIFIED], "mounted read-only");
     assert_false(p->usable[SV_HIERARCHY_MEMORY]);
+    assert_string_equal(p->v2_top, "");
     free(p);
 }
 
@@ -450,6 +455,8 @@ static void test_plan_outside(void **state)
     assert_string_equal(p->why[SV_HIERARCHY_MEMORY], "our cgroup is outside the mounted subtree");
     assert_false(p->usable[SV_HIERARCHY_CPU]);
     assert_string_equal(p->why[SV_HIERARCHY_CPU], "not mounted");
+    /* A mount of a subtree (a cgroup namespace, a container) has no top of ours to use. */
+    assert_string_equal(p->v2_top, "");
     free(p);
 }
 
