@@ -63,6 +63,10 @@ struct child_setup {
     int report_peer; /* its read end, the parent's */
     unsigned max_fd; /* for closing fds where close_range() is missing */
     bool keep_ignored;
+    bool take_terminal; /* make our new group the terminal's foreground group (SIGTTOU is
+                         * blocked until the exec, so asking from a background group works) */
+    bool wait_go;       /* the parent has work to do before the exec (joining a cgroup): wait
+                         * for it; else exec at once, a context switch sooner */
 };
 
 _noreturn_ static void child_run(const struct child_setup *s)
@@ -83,19 +87,24 @@ _noreturn_ static void child_run(const struct child_setup *s)
             continue;
         (void) sigaction(sig, &dfl, NULL);
     }
+    /* Both sides set the group (and the terminal), so they are in place whichever runs first. */
+    (void) setpgid(0, 0);
+    if (s->take_terminal)
+        (void) tcsetpgrp(STDIN_FILENO, getpid());
     sigemptyset(&none);
     (void) sigprocmask(SIG_SETMASK, &none, NULL);
 
-    (void) setpgid(0, 0);
     (void) close(s->go_peer);
     (void) close(s->report_peer);
 
-    ssize_t k;
-    do
-        k = read(s->go_fd, &go, 1);
-    while (k < 0 && errno == EINTR);
-    if (k != 0)
-        _exit(SV_EXIT_INTERNAL);
+    if (s->wait_go) {
+        ssize_t k;
+        do
+            k = read(s->go_fd, &go, 1);
+        while (k < 0 && errno == EINTR);
+        if (k != 0)
+            _exit(SV_EXIT_INTERNAL);
+    }
     (void) close(s->go_fd);
 
     /* Every fd above 2 goes, except the report pipe, which closes itself on exec. (It can be
@@ -251,6 +260,10 @@ int sv_spawn(const struct sv_spawn_options *o, struct sv_child *ret)
         .report_peer = rep_r,
         .max_fd = fd_limit(),
         .keep_ignored = o->keep_ignored,
+        .take_terminal = o->foreground && isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp(),
+        /* Only v1 leaves, or a v2 leaf that clone3 could not place the child in, are joined by the
+         * parent between the clone and the exec. */
+        .wait_go = c->v1_fds[0] >= 0 || c->v1_fds[1] >= 0 || c->v1_fds[2] >= 0,
     };
 
     c->started_usec = now_usec(CLOCK_MONOTONIC);
@@ -276,6 +289,9 @@ int sv_spawn(const struct sv_spawn_options *o, struct sv_child *ret)
         pid = (pid_t) syscall(SYS_clone3, &args, sizeof args);
     if (pid < 0 && clone3_fallback_errno(errno)) {
         pidfd = -EBADF;
+        /* Without CLONE_INTO_CGROUP the parent moves the child into its v2 leaf first. */
+        if (c->v2_fd >= 0)
+            setup.wait_go = true;
         pid = fork();
     } else if (pid > 0)
         v2_joined = c->v2_fd >= 0;
