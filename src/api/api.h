@@ -71,6 +71,9 @@ struct api_task {
     char task[TASK_NAME_MAX + 1];
     double complexity;
     int64_t pid;                          /* 0 unknown */
+    uint64_t pid_start_ticks;             /* pid's start time when it was taken (pid reuse) */
+    bool pid_verified;                    /* pid belongs to the owner: the daemon may signal
+                                           * and freeze its group (see tasks.c) */
     int64_t client_pid;                   /* the process that started it over the Unix socket
                                            * (SO_PEERCRED), 0 unknown: watched until pid is known */
     uint64_t lease_id;                    /* the lease it holds, 0 none */
@@ -93,6 +96,9 @@ struct api_task {
     bool suspended_by_protection;         /* ... by protective mode, which resumes it */
     usec_t kill_at_usec;                  /* cancelled: SIGKILL to its group then (monotonic),
                                            * 0 none */
+    bool cancelling;                      /* its job is being cancelled */
+    bool from_queue;                      /* a run admitted from the queue (run --wait): counts
+                                           * against jobs.hard_max like a job */
     struct protect_limit_state limits;    /* high-memory, critical-memory, high-cpu in force */
     struct protect_limits own_limits;     /* its own limits ("limits"), over the global ones; 0
                                            * fields: the global ones. cpu_soft_pct is of the

@@ -28,6 +28,7 @@
 #include "api/api-internal.h"
 #include "basic/fileio.h"
 #include "model/schedule.h"
+#include "store/store.h"
 
 #define JOBS_PREFIX      "/v1/jobs/"
 #define ARGV_MAX         1024
@@ -237,6 +238,12 @@ static int parse_submit(json_t *body, struct api_job *j, char **ret_spec, char *
     char *text = json_dumps(spec, JSON_COMPACT);
     if (!text)
         return -ENOMEM;
+    if (strlen(text) > STORE_JOB_SPEC_MAX) {
+        free(text);
+        (void) snprintf(err, errlen, "the job (command line and environment) is larger than %u bytes",
+                        STORE_JOB_SPEC_MAX);
+        return -EINVAL;
+    }
     *ret_spec = text;
     return 0;
 }
@@ -436,6 +443,9 @@ void api_reply_control_error(struct http_response *resp, int r, const char *what
         reply_error(resp, 404, "no such %s", what);
     else if (r == -EBUSY)
         reply_error(resp, 409, "%s: the %s is not in a state that allows it", name, what);
+    else if (r == -EPERM)
+        reply_error(resp, 403, "%s: the %s's process was not taken as its owner's (it registered over TCP "
+                               "without a user's token): only watched, never signalled", name, what);
     else if (r == -ESRCH)
         reply_error(resp, 409, "%s: the %s has no process (yet, or any more)", name, what);
     else

@@ -348,6 +348,15 @@ static void task_start(struct api *a, const struct http_request *req, struct htt
         reply_error(resp, 503, "too many supervised tasks are running");
         return;
     }
+    if (r == -EPERM) {
+        reply_error(resp, 403, "process %.0f is not yours", pid);
+        return;
+    }
+    if (r == -ESRCH) {
+        a->counters.bad_requests_total++;
+        reply_error(resp, 400, "there is no process %.0f", pid);
+        return;
+    }
     if (r < 0) {
         reply_error(resp, 500, "cannot start the task: %s", strerror(-r));
         return;
@@ -421,6 +430,15 @@ static void task_usage(struct api *a, uint64_t id, const struct http_request *re
     if (r >= 0 && (sv || !isnan(last_ms)))
         r = a->hooks.task_stall(a->hooks.userdata, id, sv && json_is_true(sv),
                                 isnan(last_ms) ? 0 : (usec_t) last_ms * USEC_PER_MSEC);
+    if (r == -EPERM) {
+        reply_error(resp, 403, "process %.0f is not the task's owner's", pid);
+        return;
+    }
+    if (r == -ESRCH) {
+        a->counters.bad_requests_total++;
+        reply_error(resp, 400, "there is no process %.0f", pid);
+        return;
+    }
     if (r < 0) {
         reply_error(resp, 404, "no such task");
         return;
@@ -600,14 +618,16 @@ void handle_v1_task(struct api *a, const struct http_request *req, struct http_r
     for (unsigned i = 0; i < a->n_tasks && !t; i++)
         if (a->tasks[i].id == id)
             t = &a->tasks[i];
-    /* What a task reports of itself, or asks of it, is for its owner (and root) alone. */
+    /* What a task reports of itself, or asks of it, is for its owner (and root) alone. A task
+     * registered by no one in particular (over TCP, without a token of a user's own) takes
+     * reports from whoever registered it, but only root and the daemon's own user may act on it. */
+    int what = api_control_from_string(slash + 1);
     uint32_t uid;
-    bool identified = req->is_unix || api_token_user(a, req);
-    if (t && identified && (api_caller_uid(a, req, &uid) < 0 || !api_may_act(uid, t->has_owner, t->owner_uid))) {
+    if (t && (t->has_owner || what >= 0) &&
+        (api_caller_uid(a, req, &uid) < 0 || !api_may_act(uid, t->has_owner, t->owner_uid))) {
         reply_error(resp, 403, "task %.18s is not yours", s);
         return;
     }
-    int what = api_control_from_string(slash + 1);
     if (what >= 0) {
         int r = a->hooks.task_control(a->hooks.userdata, id, (enum api_control) what);
         if (r < 0) {

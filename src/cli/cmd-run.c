@@ -48,6 +48,7 @@ struct run_ctx {
     char task_id[32];       /* "" none */
     const char *stopped;    /* why headroom stopped it: "timed out", "stalled"; NULL */
     bool report_failed;     /* the last report failed (said once) */
+    bool usage_off;         /* the daemon refused a usage report: no more of them */
     bool has_gpus;          /* the daemon gave it GPUs (--gpus) */
     char gpu_devices[GPU_LIST_MAX]; /* CUDA_VISIBLE_DEVICES: their UUIDs, else indices */
     char gpu_indices[GPU_LIST_MAX]; /* HEADROOM_GPUS: their indices */
@@ -117,7 +118,8 @@ static void report(struct run_ctx *c, const char *what, json_t *body)
 {
     char path[128];
 
-    if (!c->daemon || !c->task_id[0]) {
+    /* A refused usage report stops the usage reports; the end is still told. */
+    if (!c->daemon || !c->task_id[0] || (c->usage_off && strcmp(what, "usage") == 0)) {
         json_decref(body);
         return;
     }
@@ -140,8 +142,10 @@ static void report(struct run_ctx *c, const char *what, json_t *body)
             cli_warning(c->args, "could not report to the daemon (%s)%s", r < 0 ? strerror(-r) : "HTTP error",
                         c->args->job_task ? "; retrying" : ": its learning misses this run");
         c->report_failed = true;
-        if (!c->args->job_task)
-            c->daemon = false;
+        if (!c->args->job_task && r < 0)
+            c->daemon = false;     /* not there: no more requests */
+        else if (!c->args->job_task && strcmp(what, "usage") == 0)
+            c->usage_off = true;   /* there, but refusing: the end may still be learnt */
     } else
         c->report_failed = false;
 }
@@ -502,6 +506,7 @@ static int supervise(struct run_ctx *c, struct sv_child *ch, int sfd, bool *ret_
     usec_t last_t = ch->started_usec, last_activity = ch->started_usec;
     bool stalled = false;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    _cleanup_close_ int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
     for (;;) {
         usec_t now = now_usec(CLOCK_MONOTONIC);
@@ -518,6 +523,13 @@ static int supervise(struct run_ctx *c, struct sv_child *ch, int sfd, bool *ret_
         }
         if (now >= next_sample) {
             bool sampled = sv_sample(ch, u) >= 0;
+            /* Suspended by the daemon (its cgroup frozen, or its group stopped): neither a stall
+             * nor time that counts against --timeout. */
+            if (root_fd >= 0 && sv_frozen_state(root_fd, ch->pid, NULL) == 1) {
+                last_activity = now;
+                if (deadline != USEC_INFINITY && !*ret_timed_out)
+                    deadline = usec_add(deadline, now - last_t);
+            }
             /* Activity is output written (wchar: files, pipes or a terminal alike, so inherited
              * stdio needs no pipe of ours) or CPU time used. */
             if (sampled && (u->wchar_bytes != last_wchar || u->cpu_usec != last_cpu)) {

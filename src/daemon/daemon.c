@@ -706,6 +706,11 @@ int daemon_start(struct daemon *d, const struct daemon_options *opts, const stru
     if (r < 0)
         return log_error("Invalid auth.user_tokens_file: %s", err), SERVE_EXIT_CONFIG;
 
+    /* The machine's own /proc, whatever --root says: supervised tasks are real processes. */
+    d->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (d->proc_fd < 0)
+        return log_error_errno(negative_errno(), "Failed to open /proc: %m"), SERVE_EXIT_OSERR;
+
     d->root_fd = open(opts->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (d->root_fd < 0)
         return log_error_errno(negative_errno(), "Failed to open the root directory '%s': %m", opts->root),
@@ -805,6 +810,11 @@ void daemon_stop(struct daemon *d)
     free(d->pending);
     d->pending = NULL;
 
+    /* What protection stopped would stay stopped with nobody left to resume it. */
+    for (unsigned i = 0; d->tasks && i < d->n_tasks; i++)
+        if (d->tasks[i].suspended_by_protection)
+            (void) tasks_freeze(d, d->tasks[i].id, false, false);
+
     d->http = http_server_free(d->http);
     d->ctl = ctl_server_free(d->ctl);
     /* After the HTTP server: its open event streams read the ring. */
@@ -830,4 +840,7 @@ void daemon_stop(struct daemon *d)
     if (d->real_root_fd >= 0)
         (void) close(d->real_root_fd);
     d->real_root_fd = -EBADF;
+    if (d->proc_fd >= 0)
+        (void) close(d->proc_fd);
+    d->proc_fd = -EBADF;
 }

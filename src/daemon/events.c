@@ -134,6 +134,8 @@ struct events *events_free(struct events *ev)
         return NULL;
     /* What was emitted goes to the store before the daemon stops. */
     events_flush(ev);
+    for (unsigned i = 0; ev->pending && i < ev->n_pending; i++)
+        free((char *) ev->pending[i].data);
     free(ev->pending);
     if (ev->api && ev->api->events == ev->ring)
         ev->api->events = NULL;
@@ -217,9 +219,15 @@ void events_flush(struct events *ev)
         log_info("Events are stored again (from event %" PRIu64 ").", ev->pending[0].seq);
         ev->store_failing = false;
     }
-    for (unsigned i = 0; i < ev->n_pending; i++)
+    /* Not stored: kept for the next flush, so that no number is given twice after a restart.
+     * When the store stays down for a whole queue's worth, the older half goes (said once). */
+    unsigned drop = ev->n_pending;
+    if (r < 0)
+        drop = ev->n_pending < EVENTS_PENDING_MAX ? 0 : EVENTS_PENDING_MAX / 2;
+    for (unsigned i = 0; i < drop; i++)
         free((char *) ev->pending[i].data);
-    ev->n_pending = 0;
+    memmove(ev->pending, ev->pending + drop, (ev->n_pending - drop) * sizeof(*ev->pending));
+    ev->n_pending -= drop;
 }
 
 int events_emit(struct events *ev, const char *type, uint64_t task_id, uint64_t job_id, const char *task,
@@ -261,6 +269,12 @@ int events_emit(struct events *ev, const char *type, uint64_t task_id, uint64_t 
     if (ev->store) {
         if (ev->n_pending >= EVENTS_PENDING_MAX)
             events_flush(ev);
+        if (ev->n_pending >= EVENTS_PENDING_MAX) {
+            /* The store refuses them all: the oldest waiting one is not stored. */
+            free((char *) ev->pending[0].data);
+            memmove(ev->pending, ev->pending + 1, (ev->n_pending - 1) * sizeof(*ev->pending));
+            ev->n_pending--;
+        }
         char *copy = ev->pending ? strdup(line) : NULL;
         if (copy && ev->n_pending < EVENTS_PENDING_MAX) {
             struct store_event *se = &ev->pending[ev->n_pending++];

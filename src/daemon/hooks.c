@@ -155,7 +155,9 @@ static int on_hook_exit(struct loop_source *s, int fd, uint32_t events, void *us
     siginfo_t si = { 0 };
     usec_t ran_msec = (now_usec(CLOCK_MONOTONIC) - k->started_usec) / USEC_PER_MSEC;
 
-    if (waitid((idtype_t) P_PIDFD, (id_t) k->pidfd, &si, WEXITED | WNOHANG) < 0) {
+    /* Looked at without reaping first: while the leader is an unreaped zombie, its pid still
+     * names its group and no other, so the group can be killed safely. */
+    if (waitid((idtype_t) P_PIDFD, (id_t) k->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
         log_warning_errno(negative_errno(), "Failed to reap hook for %s (pid %d), ignoring: %m", k->type,
                           (int) k->pid);
         hook_free(k);
@@ -163,6 +165,11 @@ static int on_hook_exit(struct loop_source *s, int fd, uint32_t events, void *us
     }
     if (si.si_pid == 0)
         return 0; /* not yet: a spurious wake */
+    /* Whatever it left running in its group goes with it: a hook's children must not outlive
+     * the hook's own deadline unseen. */
+    (void) kill(-k->pid, SIGKILL);
+    siginfo_t reaped = { 0 };
+    (void) waitid((idtype_t) P_PIDFD, (id_t) k->pidfd, &reaped, WEXITED | WNOHANG);
 
     if (k->killed)
         log_warning("Hook for %s (pid %d) timed out after %u s and was killed.", k->type, (int) k->pid,
@@ -176,9 +183,6 @@ static int on_hook_exit(struct loop_source *s, int fd, uint32_t events, void *us
     else
         log_debug("hook for %s (pid %d) done in %llu ms", k->type, (int) k->pid, (unsigned long long) ran_msec);
 
-    /* Whatever it left running in its group goes with it: a hook's children must not outlive
-     * the hook's own deadline unseen. */
-    (void) kill(-k->pid, SIGKILL);
     hook_free(k);
     return 0;
 }

@@ -61,6 +61,7 @@ static int jobs_grow(struct daemon *d)
     if (!j)
         return -ENOMEM;
     d->jobs = j;
+    d->api.jobs = d->jobs;
     struct job_proc *p = reallocarray(d->job_procs, cap, sizeof(*p));
     if (!p)
         return -ENOMEM;
@@ -128,6 +129,11 @@ static void proc_release(struct job_proc *p)
     p->pidfd = -EBADF;
 }
 
+static void path_of(const struct daemon *d, int64_t id, const char *ext, char *buf, size_t len)
+{
+    (void) snprintf(buf, len, "%s/%" PRIi64 ".%s", d->jobs_dir, id, ext);
+}
+
 /* Keeps the newest keep_finished finished jobs in memory (the store prunes the same way). */
 static void trim_finished(struct daemon *d)
 {
@@ -139,6 +145,12 @@ static void trim_finished(struct daemon *d)
             i++;
             continue;
         }
+        /* Its log and exit file go with it: nothing else ever removes them. */
+        char path[PATH_MAX];
+        path_of(d, d->jobs[i].id, "log", path, sizeof(path));
+        (void) unlink(path);
+        path_of(d, d->jobs[i].id, "exit", path, sizeof(path));
+        (void) unlink(path);
         free(d->jobs[i].spec);
         proc_release(&d->job_procs[i]);
         memmove(&d->jobs[i], &d->jobs[i + 1], (d->n_jobs - i - 1) * sizeof(*d->jobs));
@@ -148,11 +160,6 @@ static void trim_finished(struct daemon *d)
     }
     d->api.n_jobs = d->n_jobs;
     (void) store_prune_jobs(d->store, d->config.jobs.keep_finished);
-}
-
-static void path_of(const struct daemon *d, int64_t id, const char *ext, char *buf, size_t len)
-{
-    (void) snprintf(buf, len, "%s/%" PRIi64 ".%s", d->jobs_dir, id, ext);
 }
 
 /* The exit status the wrapper wrote, or -1. */
@@ -200,6 +207,7 @@ static void finish(struct daemon *d, unsigned i, int code, const char *lost_reas
     struct api_job *j = &d->jobs[i];
 
     proc_release(&d->job_procs[i]);
+    d->job_procs[i].kill_at_usec = 0;
     /* A wrapper that ended without its end report leaves a task behind, and its lease. */
     if (j->task_id)
         (void) tasks_drop(d, j->task_id);
@@ -244,8 +252,13 @@ static int on_wrapper_exit(struct loop_source *s, int fd, uint32_t events, void 
     int code = -1;
     if (p->child) {
         siginfo_t si = { 0 };
-        if (waitid((idtype_t) P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+        int w = waitid((idtype_t) P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG);
+        if (w >= 0 && si.si_pid == 0)
             return 0;  /* not yet: a spurious wake-up */
+        /* A failed wait (the child was collected elsewhere) must not leave a readable pidfd in
+         * the loop: the job ends here, from its exit file. */
+        if (w < 0)
+            si.si_code = 0;
         if (si.si_code == CLD_EXITED)
             code = si.si_status;
         else if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
@@ -537,6 +550,11 @@ static int start_job(struct daemon *d, unsigned i)
         return r;
     }
 
+    /* Stored as started before it starts: a crash in between leaves a job that a restart finds
+     * lost, never one that runs twice. */
+    j->state = API_JOB_RUNNING;
+    j->started_real_usec = now_usec(CLOCK_REALTIME);
+    (void) persist(d, j);
     pid_t pid = fork();
     if (pid < 0) {
         r = negative_errno();
@@ -552,11 +570,16 @@ static int start_job(struct daemon *d, unsigned i)
     (void) sv_process_start_time(d->proc_fd, pid, &j->wrapper_start_ticks);
     tasks_set_client(d, got.id, pid);
     r = watch(d, i, pid, true);
-    if (r < 0)
-        log_warning_errno(r, "Cannot watch the supervisor of job %" PRIi64 " (pid %d): its end is found by the "
-                          "task reaper: %m", j->id, (int) pid);
-    j->state = API_JOB_RUNNING;
-    j->started_real_usec = now_usec(CLOCK_REALTIME);
+    if (r < 0) {
+        /* A job whose end could not be seen would stay "running" for ever: stop it now. */
+        (void) kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        (void) tasks_drop(d, got.id);
+        j->task_id = 0;
+        (void) snprintf(j->reason, sizeof(j->reason), "cannot watch its supervisor: %s", strerror(-r));
+        return r;
+    }
     j->waiting = 0;
     j->waiting_for[0] = '\0';
     j->position = 0;
@@ -630,6 +653,9 @@ static int admit_waiter(struct daemon *d, struct waiter *w)
         (void) leases_release(d, lease_id);
         return 0;
     }
+    struct api_task *nt = tasks_find(d, got.id);
+    if (nt)
+        nt->from_queue = true;
     w->admitted = true;
     w->task_id = got.id;
     w->admitted_usec = now_usec(CLOCK_MONOTONIC);
@@ -669,15 +695,25 @@ void jobs_tick(struct daemon *d)
             running++;
         if (j->state == API_JOB_QUEUED)
             queued++;
-        if (p->kill_at_usec && now >= p->kill_at_usec && j->pid > 0) {
-            /* The grace of a cancellation is over: the whole group goes. */
-            (void) sv_group_signal(d->real_root_fd, (pid_t) j->pid, SIGKILL);
+        if (p->kill_at_usec && now >= p->kill_at_usec && !api_job_state_is_finished(j->state)) {
+            /* The grace of a cancellation is over: the whole group goes, if its process is still
+             * the one its supervisor reported; else (no pid yet, or a supervisor that hangs) the
+             * supervisor itself. */
+            const struct api_task *t = j->task_id ? tasks_find(d, j->task_id) : NULL;
+            if (t && tasks_pid_is_ours(d, t))
+                (void) sv_group_signal(d->real_root_fd, (pid_t) t->pid, SIGKILL);
+            else if (p->pidfd >= 0)
+                (void) syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
             p->kill_at_usec = 0;
         }
     }
     expire_waiters(d, now);
+    unsigned jobs_queued = queued;
     for (unsigned i = 0; i < d->n_waiters; i++)
         queued += !d->waiters[i].admitted;
+    /* Runs the queue started count against the concurrency maximum as long as they run. */
+    for (unsigned i = 0; i < d->n_tasks; i++)
+        running += d->tasks[i].from_queue;
     if (queued == 0 || !d->api.ready)
         return;
 
@@ -692,7 +728,10 @@ void jobs_tick(struct daemon *d)
 
     for (unsigned starts = 0; starts < JOBS_STARTS_PER_CALL; starts++) {
         size_t k = 0;
-        for (unsigned i = 0; i < d->n_waiters && k < n; i++) {
+        /* Waiters take at most half the places a step looks at, so that jobs are never crowded
+         * out of it (nor waiters by jobs, which fill the rest). */
+        size_t waiter_places = n - MIN((size_t) jobs_queued, n / 2);
+        for (unsigned i = 0; i < d->n_waiters && k < waiter_places; i++) {
             struct waiter *w = &d->waiters[i];
             if (w->admitted)
                 continue;
@@ -886,9 +925,13 @@ int jobs_control(struct daemon *d, int64_t id, enum api_control what)
         (void) snprintf(j->reason, sizeof(j->reason), "cancelled while it ran");
         if (j->state == API_JOB_SUSPENDED && j->task_id)
             (void) tasks_control(d, j->task_id, API_CONTROL_RESUME);
-        /* TERM through its wrapper, which forwards it to the whole task; KILL after the grace. */
-        if (j->wrapper_pid > 0)
-            (void) kill((pid_t) j->wrapper_pid, SIGTERM);
+        /* TERM through its supervisor, which forwards it to the whole task; KILL after the
+         * grace. Through the pidfd: the supervisor's pid could have been reused. */
+        if (d->job_procs[i].pidfd >= 0)
+            (void) syscall(SYS_pidfd_send_signal, d->job_procs[i].pidfd, SIGTERM, NULL, 0);
+        struct api_task *jt = j->task_id ? tasks_find(d, j->task_id) : NULL;
+        if (jt)
+            jt->cancelling = true;
         json_t *spec = json_loads(j->spec, 0, NULL);
         double grace = spec_number(spec, "kill_after_sec");
         json_decref(spec);
@@ -992,7 +1035,12 @@ static void restore_running(struct daemon *d, unsigned i)
     }
     int code = read_exit_file(d, j.id);
     d->jobs[i].task_id = 0;  /* its task was the old daemon's */
-    finish(d, i, code, "headroom restarted while it ran, and its supervisor was gone without a word");
+    /* Its lease came back from the store: what it held is free again. */
+    if (j.lease_id)
+        (void) leases_release(d, j.lease_id);
+    finish(d, i, code,
+           alive ? "headroom restarted while it ran, and cannot watch its supervisor any more"
+                 : "headroom restarted while it ran, and its supervisor was gone without a word");
 }
 
 int jobs_start(struct daemon *d)
@@ -1004,9 +1052,6 @@ int jobs_start(struct daemon *d)
         log_info("No Unix socket: background jobs are off (their supervisors report over it)");
         return 0;
     }
-    d->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (d->proc_fd < 0)
-        return log_error_errno(negative_errno(), "Failed to open /proc: %m");
     ssize_t n = readlink("/proc/self/exe", d->exe_path, sizeof(d->exe_path) - 1);
     if (n <= 0) {
         log_warning_errno(negative_errno(), "Cannot find the headroom binary: background jobs are off: %m");
@@ -1063,7 +1108,4 @@ void jobs_stop(struct daemon *d)
     d->n_jobs = d->cap_jobs = 0;
     d->api.jobs = NULL;
     d->api.n_jobs = 0;
-    if (d->proc_fd >= 0)
-        (void) close(d->proc_fd);
-    d->proc_fd = -EBADF;
 }

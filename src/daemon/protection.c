@@ -114,7 +114,9 @@ static void protect(struct daemon *d, const struct protect_profile *p, usec_t no
         return;
     for (unsigned i = 0; i < d->n_tasks && n < PROTECT_TASKS_MAX; i++) {
         const struct api_task *t = &d->tasks[i];
-        if (t->pid <= 0)
+        /* Only a task whose process was taken as its owner's is ever stopped; one being cancelled
+         * is left to end. */
+        if (!t->pid_verified || t->kill_at_usec || t->cancelling)
             continue;
         tasks[n++] = (struct protect_task) {
             .id = t->id,
@@ -147,7 +149,7 @@ static void protect(struct daemon *d, const struct protect_profile *p, usec_t no
     switch (a.kind) {
     case PROTECT_ACTION_CHECKPOINT:
         log_info("Protection: checkpoint signal %d to '%s' (t-%016" PRIx64 "): %s", a.signal, t->task, t->id, a.reason);
-        if (t->pid > 0)
+        if (tasks_pid_is_ours(d, t))
             (void) sv_group_signal(d->real_root_fd, (pid_t) t->pid, a.signal);
         if (d->events)
             (void) events_emit(d->events, "task:checkpoint", t->id, (uint64_t) t->job_id, t->task,

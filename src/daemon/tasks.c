@@ -62,6 +62,41 @@ static void remove_task(struct daemon *d, struct api_task *t)
     d->api.n_tasks = d->n_tasks;
 }
 
+/* Takes pid as t's process. The daemon signals and freezes the group a task's pid leads, as root:
+ * so the pid a client names must belong to the task's owner (or the owner is root), and its start
+ * time is kept to tell it from a later process with the same number. A task without an owner
+ * (registered over TCP by no one in particular) keeps its pid for watching only. 0, -EPERM (not
+ * the owner's), -ESRCH (no such process). */
+static int take_pid(struct daemon *d, struct api_task *t, int64_t pid)
+{
+    uint32_t uid;
+    uint64_t start;
+
+    int r = sv_process_identity(d->proc_fd, (pid_t) pid, &uid, &start);
+    if (r < 0)
+        return r == -EBADMSG ? -ESRCH : r;
+    if (t->has_owner && t->owner_uid != 0 && uid != t->owner_uid)
+        return -EPERM;
+    t->pid = pid;
+    t->pid_start_ticks = start;
+    t->pid_verified = t->has_owner;
+    return 0;
+}
+
+/* t's pid is still the process it was when taken, and the daemon may act on its group. */
+static bool pid_is_ours(const struct daemon *d, const struct api_task *t)
+{
+    uint64_t start;
+
+    return t->pid > 0 && t->pid_verified && sv_process_start_time(d->proc_fd, (pid_t) t->pid, &start) >= 0 &&
+           start == t->pid_start_ticks;
+}
+
+bool tasks_pid_is_ours(const struct daemon *d, const struct api_task *t)
+{
+    return pid_is_ours(d, t);
+}
+
 int tasks_drop(struct daemon *d, uint64_t id)
 {
     struct api_task *t = find(d, id);
@@ -99,6 +134,13 @@ int tasks_start(struct daemon *d, const struct api_task *t, struct api_task *ret
 
     struct api_task *n = &d->tasks[d->n_tasks];
     *n = *t;
+    n->pid = 0;
+    n->pid_verified = false;
+    if (t->pid > 0) {
+        int r = take_pid(d, n, t->pid);
+        if (r < 0)
+            return r;
+    }
     n->id = ++d->next_task_id;
     n->started_usec = now_usec(CLOCK_MONOTONIC);
     n->started_real_usec = now_usec(CLOCK_REALTIME);
@@ -142,7 +184,6 @@ int tasks_adopt(struct daemon *d, const struct api_job *j)
     *n = (struct api_task) {
         .id = j->task_id,
         .complexity = j->complexity,
-        .pid = j->pid,
         .client_pid = j->wrapper_pid,
         .started_usec = now_usec(CLOCK_MONOTONIC),
         .started_real_usec = j->started_real_usec,
@@ -156,6 +197,8 @@ int tasks_adopt(struct daemon *d, const struct api_job *j)
     (void) snprintf(n->task, sizeof(n->task), "%s", j->task);
     for (int r = 0; r < _LEARN_RESOURCE_MAX; r++)
         n->use[r] = n->peak[r] = NAN;
+    if (j->pid > 0)
+        (void) take_pid(d, n, j->pid);  /* gone or not the owner's: watched through its supervisor */
     json_t *spec = json_loads(j->spec, 0, NULL);
     char err[128];
     (void) api_parse_needs(json_object_get(spec, "needs"), &n->declared, err, sizeof(err));
@@ -196,8 +239,12 @@ int tasks_usage(struct daemon *d, uint64_t id, int64_t pid, const double use[_LE
     /* A wrapper registers the task before it starts the command (the command gets the task's id in
      * its environment), so the pid comes with the first report. */
     if (pid > 0 && t->pid == 0) {
-        t->pid = pid;
-        jobs_task_changed(d, t);
+        /* A process already gone (the report raced its end) is no error: its end follows. */
+        int r = take_pid(d, t, pid);
+        if (r == -EPERM)
+            return r;
+        if (r >= 0)
+            jobs_task_changed(d, t);
     }
     for (int r = 0; r < _LEARN_RESOURCE_MAX; r++) {
         if (isnan(use[r]))
@@ -395,8 +442,8 @@ static int freeze(struct daemon *d, struct api_task *t, bool on, bool by_protect
 {
     struct sv_freeze_info info;
 
-    if (t->pid <= 0)
-        return -ESRCH;
+    if (!pid_is_ours(d, t))
+        return t->pid > 0 && !t->pid_verified ? -EPERM : -ESRCH;
     int r = sv_freeze(d->real_root_fd, (pid_t) t->pid, on, &info);
     if (r < 0)
         return r;
@@ -434,8 +481,8 @@ int tasks_control(struct daemon *d, uint64_t id, enum api_control what)
     case API_CONTROL_CANCEL:
         if (t->job_id)
             return jobs_control(d, t->job_id, API_CONTROL_CANCEL);
-        if (t->pid <= 0)
-            return -ESRCH;
+        if (!pid_is_ours(d, t))
+            return t->pid > 0 && !t->pid_verified ? -EPERM : -ESRCH;
         if (t->suspended)
             (void) freeze(d, t, false, false);
         /* TERM to its group: its wrapper sees the command end and reports it. */
@@ -454,8 +501,9 @@ void tasks_tick(struct daemon *d)
     usec_t now = now_usec(CLOCK_MONOTONIC);
     for (unsigned i = 0; i < d->n_tasks; i++) {
         struct api_task *t = &d->tasks[i];
-        if (t->kill_at_usec && now >= t->kill_at_usec && t->pid > 0) {
-            (void) sv_group_signal(d->real_root_fd, (pid_t) t->pid, SIGKILL);
+        if (t->kill_at_usec && now >= t->kill_at_usec) {
+            if (pid_is_ours(d, t))
+                (void) sv_group_signal(d->real_root_fd, (pid_t) t->pid, SIGKILL);
             t->kill_at_usec = 0;
         }
     }

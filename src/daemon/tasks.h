@@ -30,6 +30,8 @@ int tasks_control(struct daemon *d, uint64_t id, enum api_control what);
 /* Suspends (on) or resumes a task; by_protection marks what protective mode may resume. 0,
  * -ENOENT, -EBUSY (already so), -ESRCH, or sv_freeze()'s -errno. */
 int tasks_freeze(struct daemon *d, uint64_t id, bool on, bool by_protection);
+/* t's pid was taken as its owner's and is still that process: its group may be signalled. */
+bool tasks_pid_is_ours(const struct daemon *d, const struct api_task *t);
 /* Each tick: SIGKILL for cancelled tasks whose grace has run out. */
 void tasks_tick(struct daemon *d);
 

@@ -63,6 +63,8 @@ struct sv_proc_status {
     uint64_t vm_rss_bytes;
     uint64_t vm_hwm_bytes;
     uint64_t threads;
+    bool has_uid;
+    uint32_t uid;             /* the real uid, the first of the "Uid:" line's four */
 };
 
 /* Parses /proc/PID/status by key ("VmRSS:\t   1234 kB"). A repeated key we use, a value that is

@@ -223,7 +223,16 @@ int sv_proc_status_parse(const char *buf, size_t n, struct sv_proc_status *ret)
         if (!split_key(line, &key, &value))
             continue;
         int r = 0;
-        if (sv_span_eq(key, "VmRSS")) {
+        if (sv_span_eq(key, "Uid")) {
+            /* "real effective saved filesystem": the real one owns the process. */
+            struct sv_span first;
+            uint64_t uid;
+            if (st.has_uid || !sv_span_next_token(&value, &first) || sv_span_to_u64(first, &uid) < 0 ||
+                uid > UINT32_MAX)
+                return -EBADMSG;
+            st.has_uid = true;
+            st.uid = (uint32_t) uid;
+        } else if (sv_span_eq(key, "VmRSS")) {
             if (seen_rss)
                 return -EBADMSG;
             seen_rss = true;

@@ -212,3 +212,28 @@ int sv_process_start_time(int proc_fd, pid_t pid, uint64_t *ret_ticks)
     *ret_ticks = st.starttime_ticks;
     return 0;
 }
+
+int sv_process_identity(int proc_fd, pid_t pid, uint32_t *ret_uid, uint64_t *ret_start_ticks)
+{
+    char name[DECIMAL_STR_MAX(pid_t) + 8], buf[STATUS_READ_MAX];
+    struct sv_proc_status st;
+    uint64_t start;
+
+    if (proc_fd < 0 || pid <= 0 || !ret_uid || !ret_start_ticks)
+        return -EINVAL;
+    int r = sv_process_start_time(proc_fd, pid, &start);
+    if (r < 0)
+        return r;
+    snprintf(name, sizeof name, "%d/status", (int) pid);
+    ssize_t n = read_virtual_at(proc_fd, name, buf, sizeof buf);
+    if (n < 0)
+        return n == -ENOENT ? -ESRCH : (int) n;
+    r = sv_proc_status_parse(buf, (size_t) n, &st);
+    if (r < 0)
+        return r;
+    if (!st.has_uid)
+        return -EBADMSG;
+    *ret_uid = st.uid;
+    *ret_start_ticks = start;
+    return 0;
+}

@@ -73,6 +73,24 @@ check "they cannot cancel root's job (exit $?)" test "$?" -ne 0
 eq "root's job runs on" "$(job_state "$idr")" running
 as_nobody "$HEADROOM" logs "$idr" >/dev/null 2>&1
 check "nor read its log" test "$?" -ne 0
+# A pid named by a client is taken only when it is the client's own process: the root daemon
+# signals and freezes the group it leads.
+sleep 60 &
+rootpid=$!
+code=$(as_nobody curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -X POST \
+    -d "{\"task\":\"x\",\"pid\":$rootpid}" http://x/v1/tasks)
+eq "another user's process cannot be registered as one's task" "$code" 403
+tidn=$(job_field "$idn" task_id)
+code=$(as_nobody curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -X POST \
+    -d "{\"pid\":$rootpid}" "http://x/v1/tasks/$tidn/usage")
+check "nor reported as the process of one's job (HTTP $code)" test "$code" = 403 -o "$code" = 200
+eq "the job keeps its own process" "$(job_field "$idn" pid)" "$(curl -s --unix-socket "$SOCK" http://x/v1/tasks/$tidn | jq .pid)"
+tidr=$(job_field "$idr" task_id)
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/v1/tasks/$tidr/suspend")
+eq "over TCP without a user's token, root's task cannot be suspended" "$code" 403
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/v1/tasks/$tidr/cancel")
+eq "nor cancelled" "$code" 403
+kill "$rootpid" 2>/dev/null
 hr cancel "$idr"
 eq "root cancels its own job" "$?" 0
 hr cancel "$idn"
