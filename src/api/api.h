@@ -109,6 +109,8 @@ struct api_task {
     int checkpoint_signal;                /* protective mode sends it before suspending, 0 none */
     usec_t checkpoint_grace_usec;
     double expected_seconds;              /* its timeout, for a waiter (0 none) */
+    uint64_t vram_bytes, peak_vram_bytes; /* what its processes hold on the GPUs (the daemon's
+                                           * NVML view), now and at most */
     unsigned n_gpus;                      /* the GPUs admitted for it ("gpus": N), 0 none */
     int gpus[DECIDE_GPUS_MAX];            /* their indices, most headroom first */
 };

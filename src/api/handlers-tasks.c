@@ -78,6 +78,8 @@ static json_t *task_json(const struct api *a, const struct api_task *t)
         (void) json_object_set_new(o, "suspended", json_boolean(t->suspended));
         (void) json_object_set_new(o, "suspended_by_protection", json_boolean(t->suspended_by_protection));
         (void) json_object_set_new(o, "limits", api_limits_json(&t->own_limits));
+        (void) json_object_set_new(o, "vram_bytes", json_integer((json_int_t) t->vram_bytes));
+        (void) json_object_set_new(o, "peak_vram_bytes", json_integer((json_int_t) t->peak_vram_bytes));
     }
     return o;
 }

@@ -476,6 +476,7 @@ static int on_tick(struct loop_source *s, usec_t now, uint64_t missed, void *use
     tasks_reap(d);
     take_sample(d, now);
     leases_tick(d);
+    tasks_attribute_vram(d);
     tasks_tick(d);
     protection_tick(d);
     jobs_tick(d);

@@ -303,7 +303,7 @@ int tasks_end(struct daemon *d, uint64_t id, const struct api_task_end *e)
     if (t.lease_id)
         (void) leases_release(d, t.lease_id);
     emit(d, "task:finished", &t,
-         json_pack("{s:o, s:o, s:o, s:o}", "exit_code", e->exit_code >= 0 ? json_integer(e->exit_code) : json_null(),
+         json_pack("{s:I, s:o, s:o, s:o, s:o}", "peak_vram_bytes", (json_int_t) t.peak_vram_bytes, "exit_code", e->exit_code >= 0 ? json_integer(e->exit_code) : json_null(),
                    "duration_sec", json_number_or_null(e->duration_sec), "cpu_sec", json_number_or_null(e->cpu_sec),
                    "peak_rss_bytes", e->peak_rss_bytes != API_BYTES_UNKNOWN
                                              ? json_integer((json_int_t) e->peak_rss_bytes)
@@ -338,6 +338,7 @@ int tasks_end(struct daemon *d, uint64_t id, const struct api_task_end *e)
                                  ? pct_or_nan((double) e->peak_rss_bytes, (double) d->view.mem_total_bytes)
                                  : t.peak[LEARN_MEMORY],
         .gpu_delta_pct = !isnan(t.peak[LEARN_GPU]) ? t.peak[LEARN_GPU] : e->gpu_pct,
+        /* Its own figure, else the most the daemon saw its processes hold on the GPUs. */
         .vram_delta_pct = e->peak_vram_bytes != API_BYTES_UNKNOWN && e->vram_total_bytes > 0
                                   ? pct_or_nan((double) e->peak_vram_bytes, (double) e->vram_total_bytes)
                                   : t.peak[LEARN_VRAM],
@@ -493,6 +494,49 @@ int tasks_control(struct daemon *d, uint64_t id, enum api_control what)
         return 0;
     default:
         return -EINVAL;
+    }
+}
+
+void tasks_attribute_vram(struct daemon *d)
+{
+    uint64_t total = leases_vram_total(d);
+    bool any = false;
+
+    for (unsigned g = 0; g < d->raw.n_gpus && !any; g++)
+        any = d->raw.gpus[g].n_procs > 0;
+    if (!any || total == 0 || d->n_tasks == 0)
+        return;
+    /* Each GPU process counts for the task whose process group it is in: the driver knows the
+     * processes, the kernel their groups, and a supervised task leads its own group. */
+    _cleanup_free_ uint64_t *bytes = calloc(d->n_tasks, sizeof(*bytes));
+    if (!bytes)
+        return;
+    bool found = false;
+    for (unsigned g = 0; g < d->raw.n_gpus; g++)
+        for (unsigned k = 0; k < d->raw.gpus[g].n_procs; k++) {
+            const struct hr_gpu_proc *gp = &d->raw.gpus[g].procs[k];
+            pid_t pgid;
+            if (gp->vram_used_bytes == UINT64_MAX || sv_process_group(d->proc_fd, (pid_t) gp->pid, &pgid) < 0)
+                continue;
+            for (unsigned i = 0; i < d->n_tasks; i++)
+                if (d->tasks[i].pid_verified && d->tasks[i].pid == pgid) {
+                    bytes[i] += gp->vram_used_bytes;
+                    found = true;
+                }
+        }
+    if (!found)
+        return;
+    double use[_LEARN_RESOURCE_MAX];
+    for (unsigned i = 0; i < d->n_tasks; i++) {
+        struct api_task *t = &d->tasks[i];
+        if (!bytes[i])
+            continue;
+        for (int r = 0; r < _LEARN_RESOURCE_MAX; r++)
+            use[r] = NAN;
+        use[LEARN_VRAM] = 100.0 * (double) bytes[i] / (double) total;
+        t->vram_bytes = bytes[i];
+        t->peak_vram_bytes = MAX(t->peak_vram_bytes, bytes[i]);
+        (void) tasks_usage(d, t->id, 0, use, NULL);
     }
 }
 

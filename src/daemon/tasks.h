@@ -32,6 +32,9 @@ int tasks_control(struct daemon *d, uint64_t id, enum api_control what);
 int tasks_freeze(struct daemon *d, uint64_t id, bool on, bool by_protection);
 /* t's pid was taken as its owner's and is still that process: its group may be signalled. */
 bool tasks_pid_is_ours(const struct daemon *d, const struct api_task *t);
+/* Each tick, after the sample: the VRAM the GPU processes of each task's process group use, as
+ * the task's VRAM use (its lease shrinks by it, its peak is learnt at its end). */
+void tasks_attribute_vram(struct daemon *d);
 /* Each tick: SIGKILL for cancelled tasks whose grace has run out. */
 void tasks_tick(struct daemon *d);
 

@@ -135,6 +135,9 @@ int sv_sample(struct sv_child *c, struct sv_usage *u);
  * such process, or a zombie: it has ended), -EBADMSG. */
 int sv_process_start_time(int proc_fd, pid_t pid, uint64_t *ret_ticks);
 
+/* The process group of process pid (/proc/PID/stat field 5). 0, -ESRCH, -EBADMSG, -EINVAL. */
+int sv_process_group(int proc_fd, pid_t pid, pid_t *ret_pgid);
+
 /* Who owns process pid (its real uid) and when it started (as sv_process_start_time()): what a
  * daemon checks before it takes a pid a client names as that client's, and again before it
  * signals it. 0, -ESRCH (no such process, or a zombie), -EBADMSG, -EINVAL. */

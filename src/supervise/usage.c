@@ -237,3 +237,16 @@ int sv_process_identity(int proc_fd, pid_t pid, uint32_t *ret_uid, uint64_t *ret
     *ret_start_ticks = start;
     return 0;
 }
+
+int sv_process_group(int proc_fd, pid_t pid, pid_t *ret_pgid)
+{
+    struct sv_proc_stat st;
+
+    if (proc_fd < 0 || pid <= 0 || !ret_pgid)
+        return -EINVAL;
+    int r = read_stat(proc_fd, pid, &st);
+    if (r < 0)
+        return r == -ENOENT ? -ESRCH : r;
+    *ret_pgid = st.pgrp;
+    return 0;
+}

@@ -108,6 +108,23 @@ check "for the GPUs" sh -c "curl -s --unix-socket '$SOCK' http://x/v1/jobs/$jq2 
 hr cancel "$jq2" >/dev/null
 export HEADROOM_SERVER="$BASE"
 
+# The VRAM a task's processes hold, as NVML lists them, is the task's: seen while it runs, learnt
+# at its end.
+export HEADROOM_SERVER="unix:$SOCK"
+hr run -q --task vram-user --gpus 1 -- sh -c 'echo $$ > "$0/vram.pid"; sleep 3' "$T" &
+vr=$!
+wait_for "[ -s '$T/vram.pid' ]" 5
+cp "$HEADROOM_FAKE_NVML_SCRIPT" "$T/nvml.saved"
+echo "proc 1 $(cat "$T/vram.pid") $((4 * GiB))" >> "$HEADROOM_FAKE_NVML_SCRIPT"
+wait_for "curl -s --unix-socket '$SOCK' http://x/v1/tasks | jq -e '.tasks[] | select(.task == \"vram-user\") | .vram_bytes == $((4 * GiB))'" 5
+check "a task's GPU processes count as its VRAM" \
+    sh -c "curl -s --unix-socket '$SOCK' http://x/v1/tasks | jq -e '.tasks[] | select(.task == \"vram-user\") | .vram_bytes == $((4 * GiB))'"
+wait "$vr"
+cp "$T/nvml.saved" "$HEADROOM_FAKE_NVML_SCRIPT"
+check "and its peak is learnt (4 GiB of 80 is 5 %)" \
+    sh -c "curl -s --unix-socket '$SOCK' http://x/v1/models/vram-user | jq -e '.recent[0].vram > 4.9 and .recent[0].vram < 5.1'"
+export HEADROOM_SERVER="$BASE"
+
 # Shareable GPUs: a second task gets GPUs the first holds.
 stop_daemon
 config true
