@@ -156,42 +156,8 @@ int store_append_events(struct store *s, const struct store_event *v, size_t n, 
 
 int store_append_event(struct store *s, const struct store_event *e, unsigned keep)
 {
-    _cleanup_(store_rollbackp) struct store *txn = NULL;
-    const char *problem;
-    uint64_t last;
-    int r;
-
-    assert(s);
     assert(e);
-    assert(!s->in_callback);
-
-    problem = event_problem(e);
-    if (problem)
-        return store_refuse(s, -EINVAL, "event %s", problem);
-
-    r = store_begin(s);
-    if (r < 0)
-        return r;
-    txn = s;
-
-    /* Read under the write lock, so the check and the insert see the same log. */
-    r = store_last_event_seq(s, &last);
-    if (r < 0)
-        return r;
-    if (e->seq <= last)
-        return store_refuse(s, -EINVAL, "event %" PRIu64 " is not after the last stored, %" PRIu64,
-                            e->seq, last);
-    r = insert_event(s, e);
-    if (r < 0)
-        return r;
-    r = prune_events(s, e->seq, keep);
-    if (r < 0)
-        return r;
-    r = store_commit(s);
-    if (r < 0)
-        return r;
-    txn = NULL;
-    return 0;
+    return store_append_events(s, e, 1, keep);
 }
 
 /* Columns as listed in EVENT_COLUMNS (store.c). data points into the statement's row, valid until

@@ -57,21 +57,6 @@ static int unescape(struct sv_span s, char *buf, size_t size)
     return 0;
 }
 
-/* Whether the comma-separated list holds item. */
-static bool list_has(struct sv_span list, const char *item)
-{
-    size_t l = strlen(item);
-    size_t start = 0;
-
-    for (size_t i = 0; i <= list.n; i++)
-        if (i == list.n || list.p[i] == ',') {
-            if (i - start == l && memcmp(list.p + start, item, l) == 0)
-                return true;
-            start = i + 1;
-        }
-    return false;
-}
-
 static void take_mount(struct mount_entry *m, bool ro, const char *mp, const char *root)
 {
     if (m->found)
@@ -124,19 +109,19 @@ static int parse_mountinfo(const char *buf, size_t n, struct plan_scratch *s)
             return r;
         if (mp[0] != '/' || root[0] != '/')
             return -EBADMSG;
-        bool ro = list_has(fields[5], "ro") || list_has(super, "ro");
+        bool ro = sv_span_list_has(fields[5], "ro") || sv_span_list_has(super, "ro");
 
         if (v2) {
             take_mount(&s->mounts[SV_HIERARCHY_UNIFIED], ro, mp, root);
             continue;
         }
-        if (list_has(super, "memory"))
+        if (sv_span_list_has(super, "memory"))
             take_mount(&s->mounts[SV_HIERARCHY_MEMORY], ro, mp, root);
-        if (list_has(super, "cpu"))
+        if (sv_span_list_has(super, "cpu"))
             take_mount(&s->mounts[SV_HIERARCHY_CPU], ro, mp, root);
-        if (list_has(super, "pids"))
+        if (sv_span_list_has(super, "pids"))
             take_mount(&s->mounts[SV_HIERARCHY_PIDS], ro, mp, root);
-        if (list_has(super, "cpuacct") && !s->cpuacct_found) {
+        if (sv_span_list_has(super, "cpuacct") && !s->cpuacct_found) {
             s->cpuacct_found = true;
             snprintf(s->cpuacct_mount_point, sizeof s->cpuacct_mount_point, "%s", mp);
         }
@@ -173,11 +158,11 @@ static int parse_self_cgroup(const char *buf, size_t n, struct plan_scratch *s)
         if (hid == 0 && ctrls.n == 0)
             which[nw++] = SV_HIERARCHY_UNIFIED;
         else {
-            if (list_has(ctrls, "memory"))
+            if (sv_span_list_has(ctrls, "memory"))
                 which[nw++] = SV_HIERARCHY_MEMORY;
-            if (list_has(ctrls, "cpu"))
+            if (sv_span_list_has(ctrls, "cpu"))
                 which[nw++] = SV_HIERARCHY_CPU;
-            if (list_has(ctrls, "pids"))
+            if (sv_span_list_has(ctrls, "pids"))
                 which[nw++] = SV_HIERARCHY_PIDS;
         }
         for (int i = 0; i < nw; i++) {

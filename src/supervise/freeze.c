@@ -44,20 +44,6 @@ const char *sv_freeze_method_to_string(enum sv_freeze_method m)
 
 /* ---- Where: pure ---------------------------------------------------------------------------- */
 
-/* Whether the comma-separated list holds item. */
-static bool list_has(struct sv_span list, const char *item)
-{
-    size_t l = strlen(item), start = 0;
-
-    for (size_t i = 0; i <= list.n; i++)
-        if (i == list.n || list.p[i] == ',') {
-            if (i - start == l && memcmp(list.p + start, item, l) == 0)
-                return true;
-            start = i + 1;
-        }
-    return false;
-}
-
 /* The path of the hierarchy in proc/PID/cgroup: the v2 one ("0::/path") when controller is NULL,
  * else the v1 one whose controller list holds controller. False when there is none or the line
  * is not one the kernel writes. */
@@ -79,7 +65,7 @@ static bool cgroup_line_path(const char *buf, size_t n, const char *controller, 
 
         if (sv_span_to_u64(id, &hid) < 0 || path.n == 0 || path.p[0] != '/')
             continue;
-        if (controller ? !list_has(ctrls, controller) : hid != 0 || ctrls.n != 0)
+        if (controller ? !sv_span_list_has(ctrls, controller) : hid != 0 || ctrls.n != 0)
             continue;
         *ret = path;
         return true;
@@ -132,11 +118,11 @@ freezer_mount(const char *buf, size_t n, struct sv_span *ret_root, struct sv_spa
             }
         if (!sep || !sv_span_next_token(&l, &fstype) || !sv_span_eq(fstype, "cgroup") ||
             !sv_span_next_token(&l, &source) || !sv_span_next_token(&l, &super) ||
-            !list_has(super, "freezer"))
+            !sv_span_list_has(super, "freezer"))
             continue;
         if (memchr(fields[3].p, '\\', fields[3].n) || memchr(fields[4].p, '\\', fields[4].n) ||
-            fields[3].p[0] != '/' || fields[4].p[0] != '/' || list_has(fields[5], "ro") ||
-            list_has(super, "ro"))
+            fields[3].p[0] != '/' || fields[4].p[0] != '/' || sv_span_list_has(fields[5], "ro") ||
+            sv_span_list_has(super, "ro"))
             return false;
         *ret_root = fields[3];
         *ret_mp = fields[4];

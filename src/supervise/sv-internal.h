@@ -29,6 +29,8 @@ bool sv_span_next_line(struct sv_span *rest, struct sv_span *ret_line);
 bool sv_span_next_token(struct sv_span *rest, struct sv_span *ret_tok);
 
 bool sv_span_eq(struct sv_span s, const char *lit);
+/* Whether the comma-separated list ("memory,cpu") holds item. */
+bool sv_span_list_has(struct sv_span list, const char *item);
 
 /* Unsigned decimal, the whole span: 0, -EBADMSG (empty, not a digit), -ERANGE. */
 int sv_span_to_u64(struct sv_span s, uint64_t *ret);

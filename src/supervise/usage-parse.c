@@ -52,6 +52,19 @@ bool sv_span_eq(struct sv_span s, const char *lit)
     return s.n == l && memcmp(s.p, lit, l) == 0;
 }
 
+bool sv_span_list_has(struct sv_span list, const char *item)
+{
+    size_t l = strlen(item), start = 0;
+
+    for (size_t i = 0; i <= list.n; i++)
+        if (i == list.n || list.p[i] == ',') {
+            if (i - start == l && memcmp(list.p + start, item, l) == 0)
+                return true;
+            start = i + 1;
+        }
+    return false;
+}
+
 int sv_span_to_u64(struct sv_span s, uint64_t *ret)
 {
     uint64_t v = 0;
