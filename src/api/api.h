@@ -162,6 +162,9 @@ struct api_job {
     double complexity;
     char *spec;                           /* the submitted request, JSON (argv, cwd, env, needs,
                                            * options), owned by the daemon */
+    struct decide_need declared;          /* its "needs", read from spec once (the queue asks
+                                           * admission about it every tick) */
+    unsigned n_gpus;                      /* its "gpus", 0 none */
     usec_t submitted_real_usec, started_real_usec, ended_real_usec; /* 0: not yet */
     usec_t submitted_usec;                /* CLOCK_MONOTONIC, for the queue's aging */
     int64_t wrapper_pid;                  /* headroom run supervising it, 0 none */

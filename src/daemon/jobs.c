@@ -497,13 +497,8 @@ static int start_job(struct daemon *d, unsigned i)
     }
     (void) snprintf(t.task, sizeof(t.task), "%s", j->task);
     t.complexity = j->complexity;
-    r = api_parse_needs(json_object_get(spec, "needs"), &t.declared, err, sizeof(err));
-    if (r < 0) {
-        (void) snprintf(j->reason, sizeof(j->reason), "its needs are unreadable: %.200s", err);
-        return r;
-    }
-    double gpus = spec_number(spec, "gpus");
-    r = api_task_admit(&d->api, &t, (unsigned) gpus, &lacking);
+    t.declared = j->declared;
+    r = api_task_admit(&d->api, &t, j->n_gpus, &lacking);
     if (r < 0 && r != -ENOSPC) {
         (void) snprintf(j->reason, sizeof(j->reason), "admission failed: %s", strerror(-r));
         return r;
@@ -610,16 +605,24 @@ struct candidate {
 #define WAITER_BIT (UINT64_C(1) << 62)   /* sched_job ids of waiters, apart from job ids */
 
 /* Asks admission whether queued job j would fit now. */
-static bool job_fits(struct daemon *d, struct api_job *j)
+/* Reads what admission needs of a job from its spec, once, when it enters the queue in memory. */
+static void job_read_needs(struct api_job *j)
 {
     _cleanup_json_ json_t *spec = json_loads(j->spec, 0, NULL);
-    struct api_task t = { .complexity = j->complexity };
     char err[256];
+
+    j->declared = (struct decide_need) { 0 };
+    (void) api_parse_needs(json_object_get(spec, "needs"), &j->declared, err, sizeof(err));
+    j->n_gpus = (unsigned) spec_number(spec, "gpus");
+}
+
+static bool job_fits(struct daemon *d, struct api_job *j)
+{
+    struct api_task t = { .complexity = j->complexity, .declared = j->declared };
     unsigned lacking = 0;
 
     (void) snprintf(t.task, sizeof(t.task), "%s", j->task);
-    (void) api_parse_needs(json_object_get(spec, "needs"), &t.declared, err, sizeof(err));
-    int fits = api_task_fits(&d->api, &t, (unsigned) spec_number(spec, "gpus"), &lacking);
+    int fits = api_task_fits(&d->api, &t, j->n_gpus, &lacking);
     j->waiting = fits > 0 ? 0 : lacking;
     return fits > 0;
 }
@@ -877,6 +880,7 @@ int jobs_submit(struct daemon *d, const struct api_job *in, struct api_job *ret)
     j.spec = strdup(in->spec);
     if (!j.spec)
         return -ENOMEM;
+    job_read_needs(&j);
     struct store_job s = {
         .priority = j.priority, .uid = j.uid, .gid = j.gid, .complexity = j.complexity, .spec = j.spec,
         .submitted_ms = ms_of(j.submitted_real_usec), .exit_code = -1,
@@ -1009,6 +1013,7 @@ static int restore_one(const struct store_job *s, void *userdata)
     j.spec = strdup(s->spec);
     if (!j.spec)
         return -ENOMEM;
+    job_read_needs(&j);
     unsigned i = d->n_jobs++;
     d->jobs[i] = j;
     d->job_procs[i] = (struct job_proc) { .pidfd = -EBADF };
